@@ -1,0 +1,34 @@
+"""Tasks by name. A new task is one module plus one line here, or an entry point in the
+group ``spendwise.tasks`` of any installed package; no engine code changes."""
+from __future__ import annotations
+
+import importlib
+from importlib import metadata
+
+from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+
+# name -> "module:Class", imported only when the task is used (torch stays unloaded otherwise).
+BUILTIN = {
+    "gaussian": "bootstrapper.tasks.gaussian:GaussianTask",
+    "ddpm": "bootstrapper.tasks.ddpm:DDPMTask",
+    "llm": "bootstrapper.tasks.llm:LLMTask",
+}
+
+
+def available() -> list[str]:
+    """Names of every task: the built-in ones and those registered as entry points."""
+    return sorted(set(BUILTIN) | {ep.name for ep in metadata.entry_points(group="spendwise.tasks")})
+
+
+def get_task(name: str) -> type[Task]:
+    """The Task class called name, or a TaskError listing the known names."""
+    if name in BUILTIN:
+        module, cls = BUILTIN[name].split(":")
+        return getattr(importlib.import_module(module), cls)
+    for ep in metadata.entry_points(group="spendwise.tasks"):
+        if ep.name == name:
+            return ep.load()
+    raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(available())}")
+
+
+__all__ = ["Task", "TaskConfig", "TaskError", "available", "get_task"]

@@ -1,0 +1,141 @@
+"""Small JSON helpers shared by every package: atomic writes and strict dataclass loading."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class InputError(ValueError):
+    """Bad user input; the CLI prints the message as one sentence and exits with status 2."""
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write text to path so that readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make a rename or a new file in folder durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write obj as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike, what: str) -> Any:
+    """Read a JSON file, turning a missing or malformed file into an InputError naming it."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{what} {path} cannot be read ({e.__class__.__name__})") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{what} {path} is not valid JSON (line {e.lineno}: {e.msg})") from None
+
+
+def from_dict(cls: type[T], data: Any, what: str) -> T:
+    """Build the dataclass cls from a dict, refusing unknown keys and wrongly typed values."""
+    if not isinstance(data, dict):
+        raise InputError(f"{what} must be a JSON object, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise InputError(f"{what} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    kwargs = {k: _coerce(v, hints[k], f"{what} key {k!r}") for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise InputError(f"{what}: {e}") from None
+
+
+def _coerce(value: Any, hint: Any, what: str) -> Any:
+    """Check value against a simple type hint (float, int, str, bool, tuples/lists and Optionals of them)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        return _coerce(value, hint, what)
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"{what} must be a list, not {value!r}")
+        inner = args[0] if args else Any
+        return tuple(_coerce(v, inner, what) for v in value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{what} must be a number, not {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            raise InputError(f"{what} must be a whole number, not {value!r}")
+        return int(value)
+    if hint is bool and not isinstance(value, bool):
+        raise InputError(f"{what} must be true or false, not {value!r}")
+    if hint is str and not isinstance(value, str):
+        raise InputError(f"{what} must be a string, not {value!r}")
+    return value
+
+
+def parse_value(text: str, hint: Any, what: str) -> Any:
+    """Parse a command-line string into the type named by a dataclass field's hint."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if text.lower() in ("none", "null", ""):
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+        if typing.get_origin(hint) in (tuple, list):
+            inner = typing.get_args(hint)[0]
+            return tuple(parse_value(t, inner, what) for t in text.split(","))
+    except ValueError:
+        raise InputError(f"{what} must be {getattr(hint, '__name__', hint)}, not {text!r}") from None
+    return text
+
+
+def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
+    """Raise InputError naming the value unless it is a finite number > 0 (or >= 0)."""
+    ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
