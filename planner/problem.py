@@ -1,0 +1,61 @@
+"""A planning problem (reward model + costs + budget) and the expected outcome of a schedule."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from planner.costs import CostModel
+from planner.jsonio import InputError, check_positive
+from planner.models import RewardModel
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Spend at most budget cost units; keep whole batches; use at most max_rounds rounds."""
+
+    model: RewardModel
+    costs: CostModel
+    budget: float
+    batch: int = 1
+    max_rounds: int = 40
+
+    def __post_init__(self) -> None:
+        check_positive("budget", self.budget)
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise InputError(f"batch must be a whole number >= 1, got {self.batch!r}")
+        if not isinstance(self.max_rounds, int) or not 1 <= self.max_rounds <= 1000:
+            raise InputError(f"max_rounds must be a whole number from 1 to 1000, got {self.max_rounds!r}")
+        smallest = float(self.costs.total(self.model, np.array([float(self.batch)])))
+        if smallest > self.budget:
+            raise InputError(f"budget {self.budget:g} is too small for one round of {self.batch} kept "
+                             f"sample(s), which is expected to cost {smallest:.4g}")
+
+    def outcome(self, n: np.ndarray) -> "Outcome":
+        """Expected generated counts, costs and rewards of the schedule(s) n: (..., T)."""
+        n = np.asarray(n, dtype=float)
+        generated = self.costs.generated(self.model, n)
+        return Outcome(n, generated, self.costs.price(n, generated), self.model.trajectory(n), self.model.r_star)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """Per-round expectations of a schedule; arrays share the leading axes of n."""
+
+    n: np.ndarray
+    generated: np.ndarray
+    round_costs: np.ndarray
+    trajectory: np.ndarray  # reward before round 0 and after each round, (..., T+1)
+    r_star: float
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.round_costs.sum(axis=-1)
+
+    @property
+    def reward(self) -> np.ndarray:
+        return self.trajectory[..., -1]
+
+    @property
+    def gap(self) -> np.ndarray:
+        return self.r_star - self.reward

@@ -1,0 +1,71 @@
+"""Optuna search over (shape parameter, T), warm-started at the closed form.
+
+n0 is not a search dimension: for a given shape and T the expected reward grows with n0, so
+every trial sizes n0 to spend the budget (planner.sizing). The study can live in an Optuna
+RDB storage (SQLite file, PostgreSQL, MySQL) so several processes search it together.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planner.problem import Problem
+from planner.schedules import Schedule, family as get_family
+from planner.sizing import size
+from planner.solvers._base import InfeasibleError
+
+
+class OptunaSolver:
+    """TPE search, seeded and reproducible; the closed-form point is the first trial."""
+
+    name = "optuna"
+
+    def __init__(self, trials: int = 100, seed: int = 0, storage: str | None = None,
+                 study: str | None = None):
+        self.trials, self.seed, self.storage, self.study_name = trials, seed, storage, study
+
+    def study(self, problem: Problem, family: str = "exponential"):
+        """Create (or join) the study and run this process's trials; returns the optuna Study."""
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        fam = get_family(family)
+        study = optuna.create_study(
+            direction="minimize", sampler=optuna.samplers.TPESampler(seed=self.seed),
+            storage=self.storage, study_name=self.study_name, load_if_exists=True)
+        if family == "exponential" and not study.trials:
+            base = min(max(problem.model.optimal_base(), fam.low), fam.high)
+            study.enqueue_trial({fam.param_name: base}, skip_if_exists=True)
+        t = np.arange(problem.max_rounds, dtype=float)
+
+        def objective(trial) -> float:
+            p = (trial.suggest_float(fam.param_name, fam.low, fam.high, log=fam.log)
+                 if fam.param_name else 0.0)
+            shape = fam.shape(np.array([p]), t)[None, :] * np.ones((problem.max_rounds, 1))
+            sized = size(problem, shape, np.arange(1, problem.max_rounds + 1))
+            j = int(np.argmin(sized.gap))
+            if not np.isfinite(sized.gap[j]):
+                raise optuna.TrialPruned()
+            trial.set_user_attr("n", [int(k) for k in sized.n[j, : j + 1]])
+            trial.set_user_attr("n0", float(sized.n0[j]))
+            trial.set_user_attr("param", p)
+            return math.log(max(float(sized.gap[j]), 1e-300))
+
+        study.optimize(objective, n_trials=self.trials)
+        return study
+
+    def solve(self, problem: Problem, family: str = "exponential") -> Schedule:
+        return best_schedule(self.study(problem, family), family)
+
+
+def best_schedule(study, family: str) -> Schedule:
+    """The best trial of a study as a Schedule (also used by `plan best`)."""
+    import optuna
+
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        raise InfeasibleError(f"no {family} schedule fits the budget")
+    best = min(done, key=lambda tr: (tr.value, tr.number))
+    param = best.user_attrs["param"] if family != "constant" else None
+    return Schedule(family, tuple(best.user_attrs["n"]), best.user_attrs["n0"], param)
