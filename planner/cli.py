@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recommend": ("planner.cli", "the best exponential schedule for a budget (the default command)"),
     "compare": ("planner.compare_cli", "the best constant / linear / polynomial / exponential / free-form "
                                        "schedules side by side"),
+    "execute": ("bootstrapper.cli", "run a plan on a task round by round within the budget (resumable)"),
 }
 
 

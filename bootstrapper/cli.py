@@ -1,0 +1,64 @@
+"""`plan execute PLAN.json --task NAME --run-dir DIR`: run a plan round by round, resumable.
+
+Run it again with the same arguments after a kill (Ctrl-C, kill -9, a crash) and it resumes at
+the first round that was not committed, with every RNG restored.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+
+from planner.jsonio import InputError, parse_value, read_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("plan", help="plan file written by `plan --out`")
+    parser.add_argument("--task", help="task to run (default: the task recorded in the plan)")
+    parser.add_argument("--run-dir", required=True, help="run directory; created, or resumed if it exists")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="task option, e.g. -o s=20 (see the task's Config); repeatable")
+    parser.add_argument("--model-path", help="local model folder for the ddpm / llm tasks (never a hub id)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="measure seconds per generated / trained sample, use them as c_g / c_t (the budget "
+                             "is then seconds), and re-solve the schedule for them before round 0")
+    parser.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-report", action="store_true", help="do not draw report.png")
+
+
+def task_config(cls, options: list[str], model_path: str | None):
+    """The task's Config from -o KEY=VALUE flags (types from the Config's fields)."""
+    hints = typing.get_type_hints(cls.Config)
+    names = [f.name for f in dataclasses.fields(cls.Config)]
+    values = {}
+    for item in options + ([f"model_path={model_path}"] if model_path else []):
+        key, sep, text = item.partition("=")
+        if not sep or key not in names:
+            raise InputError(f"task {cls.name} has no option {key!r}; options: {', '.join(names)}")
+        values[key] = parse_value(text, hints[key], f"option {key}")
+    return cls.Config(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bootstrapper.session import Session
+
+    plan_json = read_json(args.plan, "plan file")
+    session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
+                           args.calibrate)
+    history = session.run(progress=not args.no_progress)
+    summary = session.summary(history)
+    if not args.no_report and history:
+        session.draw_report(history)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"rounds done {summary['rounds_done']} of {summary['rounds_planned']}, "
+              f"spent {summary['spent']:,.1f} of {summary['budget']:,.1f}"
+              f"{' (last round trimmed at the budget)' if summary['trimmed'] else ''}")
+        print(f"final reward {summary['final_reward']:.6g} measured, {summary['predicted_reward']:.6g} predicted "
+              f"(started at {summary['initial_reward']:.6g}); run directory {args.run_dir}", file=sys.stdout)
+    return 0

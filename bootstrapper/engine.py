@@ -1,0 +1,162 @@
+"""The round engine: plan -> generate -> reward -> select -> train -> evaluate -> ledger -> commit
+-> replan, for any Task. It owns selection, the ledger and the run directory; resuming starts at
+the first uncommitted round with every RNG restored, so a killed-then-resumed run equals an
+uninterrupted one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from bootstrapper.ledger import Ledger
+from bootstrapper.rundir import RunDir
+from bootstrapper.tasks import Task
+from planner.plan import Plan
+
+MAX_CHUNK = 4096  # most samples asked of the task in one generate call
+
+
+class Replanner(Protocol):
+    """Called after every committed round: the kept sizes for the remaining rounds (may be empty)."""
+
+    def __call__(self, plan: Plan, history: list[dict], ledger: Ledger) -> list[int]:
+        ...
+
+
+def keep_plan(plan: Plan, history: list[dict], ledger: Ledger) -> list[int]:
+    """The default replanner: the plan's own schedule for the rounds not yet run."""
+    return list(plan.schedule.n[len(history):])
+
+
+@dataclasses.dataclass
+class RoundResult:
+    """What one round did: counts, cost, and the kept samples."""
+
+    kept: Any
+    n_kept: int
+    generated: int
+    cost: float
+    trimmed: bool
+    seconds_generating: float
+
+
+def run_round(task: Task, state: Any, target: int, ledger: Ledger, rng: np.random.Generator,
+              expected_ratio: float = 1.0, on_chunk: Callable[[int, int, float], None] | None = None) -> RoundResult:
+    """Generate and select until `target` samples are kept or the budget allows no more.
+
+    Proportional selection keeps each sample with probability R(x) (chunks sized from the
+    acceptance seen so far); fixed-ratio generates ceil(k n) and keeps the n best. The round's
+    fixed cost is charged first, generation as it happens, and training is reserved before
+    generating so the round can always pay for what it keeps."""
+    spent_before = ledger.spent
+    ledger.charge(rounds=1)
+    started = time.perf_counter()
+    if ledger.costs.selection == "fixed":
+        kept, n, generated = _fixed_ratio(task, state, ledger.fixed_ratio_allowance(target), ledger)
+    else:
+        pieces, n, generated = [], 0, 0
+        while n < target:
+            allowance = ledger.generation_allowance(n, target)
+            if allowance <= 0:
+                break
+            ratio = generated / n if n else expected_ratio
+            chunk = int(min(MAX_CHUNK, allowance, max(1, math.ceil((target - n) * ratio))))
+            batch = task.generate(state, chunk)
+            ledger.charge(generated=chunk)
+            generated += chunk
+            accepted = np.flatnonzero(rng.random(chunk) < _rewards(task, state, batch))[: target - n]
+            if len(accepted):
+                pieces.append(task.take(batch, accepted))
+                n += len(accepted)
+            if on_chunk:
+                on_chunk(n, generated, ledger.spent)
+        kept = task.concat(pieces) if pieces else None
+    seconds = time.perf_counter() - started
+    ledger.charge(trained=n)
+    return RoundResult(kept, n, generated, ledger.spent - spent_before, n < target, seconds)
+
+
+def _fixed_ratio(task: Task, state: Any, n: int, ledger: Ledger) -> tuple[Any, int, int]:
+    """Generate ceil(k n) samples and keep the n with the highest reward (best-of-k)."""
+    total = math.ceil(ledger.costs.ratio * n) if n else 0
+    pieces = [task.generate(state, min(MAX_CHUNK, total - k)) for k in range(0, total, MAX_CHUNK)]
+    ledger.charge(generated=total)
+    if not n:
+        return None, 0, 0
+    rewards = np.concatenate([_rewards(task, state, p) for p in pieces])
+    best = np.sort(np.argsort(-rewards, kind="stable")[:n])
+    return task.take(task.concat(pieces), best), n, total
+
+
+def _rewards(task: Task, state: Any, batch: Any) -> np.ndarray:
+    """The task's rewards, checked: one per sample, within [0, 1]."""
+    r = np.asarray(task.reward(state, batch), dtype=float)
+    if r.shape != (task.size(batch),) or not np.all((r >= 0) & (r <= 1)):
+        raise ValueError(f"task {task.name} returned rewards of shape {r.shape} outside [0, 1]")
+    return r
+
+
+@dataclasses.dataclass
+class Progress:
+    """Hooks for showing a run; the CLI passes tqdm-based ones, tests pass nothing."""
+
+    round_started: Callable[[int, int], None] = lambda t, n: None
+    chunk: Callable[[int, int, float], None] | None = None  # kept, generated, spent so far
+    round_done: Callable[[dict], None] = lambda record: None
+
+
+def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanner: Replanner = keep_plan,
+            progress: Progress | None = None, before_first_round: Callable[[Any], Plan] | None = None) -> list[dict]:
+    """Run (or resume) the plan on the task in run_dir (prepared by RunDir.prepare); returns
+    every committed round's record. before_first_round sees the fresh state and may return a
+    re-solved plan (cost calibration); it is not called when resuming after round 0."""
+    progress = progress or Progress()
+    rd = RunDir(run_dir)
+    rd.recover_checkpoint_swap()
+    saved = rd.load_checkpoint(len(rd.rounds()))
+    history = rd.rounds()
+    rng = np.random.Generator(np.random.PCG64(seed))
+    if saved is None:
+        state = task.init_state(seed)
+        plan = before_first_round(state) if before_first_round else plan
+        schedule = list(plan.schedule.n)
+    else:
+        engine, folder = saved
+        state, schedule = task.load(folder), engine["schedule"]
+        rng.bit_generator.state = engine["rng"]
+    ledger = Ledger(plan.problem.budget, plan.problem.costs, engine["spent"] if saved else 0.0)
+    predicted = plan.outcome.trajectory
+    ratios = plan.outcome.generated / plan.outcome.n
+    while len(history) < len(schedule) and not (history and history[-1]["trimmed"]):
+        t = len(history)
+        if not ledger.affordable(generated=1, trained=1, rounds=1):
+            break
+        progress.round_started(t, schedule[t])
+        result = run_round(task, state, schedule[t], ledger, rng, float(ratios[min(t, len(ratios) - 1)]),
+                           progress.chunk)
+        started = time.perf_counter()
+        if result.n_kept:
+            state = task.train(state, result.kept)
+        trained = time.perf_counter() - started
+        metrics = task.evaluate(state)
+        evaluated = time.perf_counter() - started - trained
+        record = {
+            "round": t, "n": schedule[t], "kept": result.n_kept, "generated": result.generated,
+            "trimmed": result.trimmed, "cost": result.cost, "spent": ledger.spent,
+            "reward": float(metrics["reward"]),
+            "predicted_reward": float(predicted[t + 1]) if t + 1 < len(predicted) else None,
+            "metrics": {k: float(v) for k, v in metrics.items()},
+            "seconds": {"generate": result.seconds_generating, "train": trained, "evaluate": evaluated},
+        }
+        history.append(record)
+        schedule = schedule[: t + 1] + list(replanner(plan, history, ledger))
+        record["schedule"] = schedule[t + 1:]
+        rd.commit(record, {"next_round": t + 1, "spent": ledger.spent, "rng": rng.bit_generator.state,
+                           "schedule": schedule}, lambda folder: task.save(state, folder))
+        progress.round_done(record)
+    return history

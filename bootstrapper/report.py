@@ -1,0 +1,33 @@
+"""report.png: measured vs predicted reward per round, and spending against the budget."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def plot_run(history: list[dict], budget: float, initial: tuple[float, float], path: str | os.PathLike) -> None:
+    """Write a PNG of reward per round (measured and predicted) and cumulative spending.
+
+    initial: (measured, predicted) reward before round 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = [-1] + [r["round"] for r in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.plot(rounds, [initial[0]] + [r["reward"] for r in history], "o-", label="measured")
+    predicted = [initial[1]] + [r["predicted_reward"] for r in history]
+    left.plot(rounds, [float("nan") if p is None else p for p in predicted], "s--", label="predicted by the plan")
+    left.set(xlabel="round (-1 = before training)", ylabel="reward", title="reward per round")
+    left.legend()
+    right.bar([r["round"] for r in history], [r["cost"] for r in history], label="round cost")
+    right.plot([r["round"] for r in history], [r["spent"] for r in history], "k.-", label="spent (cumulative)")
+    right.axhline(budget, color="r", ls=":", label="budget")
+    right.set(xlabel="round", ylabel="cost units", yscale="log", title="spending")
+    right.legend()
+    fig.tight_layout()
+    tmp = Path(f"{path}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)

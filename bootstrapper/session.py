@@ -1,0 +1,123 @@
+"""A run as the CLI sees it: the plan file, the task and its options, the run directory, cost
+calibration, the replanner, progress bars and the summary, wired to the engine."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from bootstrapper.engine import Progress, Replanner, execute, keep_plan
+from bootstrapper.rundir import RunDir
+from bootstrapper.tasks import Task, get_task
+from planner.jsonio import InputError
+from planner.plan import Plan
+
+RUN_FORMAT = 1
+
+
+@dataclasses.dataclass
+class Session:
+    """Everything needed to start or resume one run."""
+
+    plan: Plan
+    task: Task
+    run_dir: RunDir
+    seed: int
+    calibrate: bool
+    replanner: Replanner = keep_plan
+
+    @classmethod
+    def open(cls, plan_json: dict, task_name: str | None, run_dir: str, seed: int, options: list[str],
+             model_path: str | None, calibrate: bool = False, replanner: Replanner = keep_plan,
+             replan_name: str = "keep") -> "Session":
+        """Validate the plan and task, then create the run directory or check it is this run's."""
+        from bootstrapper.cli import task_config
+
+        plan = Plan.from_json(plan_json)
+        name = task_name or plan.task
+        if name is None:
+            raise InputError("the plan names no task; pass --task NAME")
+        if plan.task is not None and plan.task != name:
+            raise InputError(f"the plan was made for task {plan.task!r}, not {name!r}")
+        task_cls = get_task(name)
+        task = task_cls(task_config(task_cls, options, model_path))
+        rd = RunDir(run_dir)
+        rd.prepare(plan_json, {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(),
+                               "seed": seed, "calibrate": calibrate, "replan": replan_name})
+        session = cls(plan, task, rd, seed, calibrate, replanner)
+        session.plan = session.effective_plan()
+        return session
+
+    def effective_plan(self) -> Plan:
+        """The plan file's plan, or the one re-solved for calibrated costs when there is one."""
+        stored = self.run_dir.run_config().get("calibrated_plan")
+        return Plan.from_json(stored) if stored else self.plan
+
+    def _first_round(self, state: Any) -> Plan:
+        """Before round 0: evaluate the starting model and, if asked, calibrate costs and re-solve."""
+        config = self.run_dir.run_config()
+        if "initial" not in config:
+            config["initial"] = {k: float(v) for k, v in self.task.evaluate(state).items()}
+        if self.calibrate and "calibration" not in config:
+            config["calibration"], config["calibrated_plan"] = self._calibrated(state)
+        self.run_dir.update_run_config(config)
+        self.plan = self.effective_plan()
+        return self.plan
+
+    def _calibrated(self, state: Any) -> tuple[dict, dict]:
+        """Measured costs (seconds per sample) and the plan re-solved for them and what is left."""
+        from bootstrapper.calibrate import measure
+        from planner.plan import recommend
+
+        measured = measure(self.task, state)
+        p = self.plan.problem
+        costs = dataclasses.replace(p.costs, cg=measured["cg"], ct=measured["ct"])
+        problem = dataclasses.replace(p, costs=costs, budget=p.budget - measured["seconds"])
+        return measured, recommend(problem, seed=self.seed, task=self.plan.task).to_json()
+
+    def run(self, progress: bool = True) -> list[dict]:
+        """Execute or resume; returns the committed rounds."""
+        return execute(self.plan, self.task, self.run_dir.path, self.seed, self.replanner,
+                       tqdm_progress() if progress else None, self._first_round)
+
+    def summary(self, history: list[dict]) -> dict:
+        """The final summary (also `plan execute --json`)."""
+        initial = self.run_dir.run_config().get("initial", {})
+        last = history[-1] if history else {}
+        return {
+            "rounds_done": len(history), "rounds_planned": len(last.get("schedule", [])) + len(history),
+            "spent": last.get("spent", 0.0), "budget": self.plan.problem.budget,
+            "final_reward": last.get("reward", initial.get("reward")),
+            "predicted_reward": self.plan.predicted_reward, "initial_reward": initial.get("reward"),
+            "trimmed": bool(last.get("trimmed", False)), "task": self.task.name, "seed": self.seed,
+            "run_dir": str(self.run_dir.path),
+        }
+
+    def draw_report(self, history: list[dict]) -> None:
+        from bootstrapper.report import plot_run
+
+        initial = self.run_dir.run_config().get("initial", {}).get("reward", float("nan"))
+        predicted0 = float(self.plan.outcome.trajectory[0])
+        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.run_dir.path / "report.png")
+
+
+def tqdm_progress() -> Progress:
+    """Progress bars: one per round, counting kept samples, with generated / spent / reward."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def started(t: int, n: int) -> None:
+        bars["bar"] = tqdm(total=n, desc=f"round {t}", unit="kept", dynamic_ncols=True)
+
+    def chunk(kept: int, generated: int, spent: float) -> None:
+        bar = bars["bar"]
+        bar.set_postfix(generated=generated, spent=f"{spent:.6g}", refresh=False)
+        bar.update(kept - bar.n)
+
+    def done(record: dict) -> None:
+        bar = bars.pop("bar")
+        bar.set_postfix(generated=record["generated"], spent=f"{record['spent']:.6g}",
+                        reward=f"{record['reward']:.4g}")
+        bar.close()
+
+    return Progress(started, chunk, done)

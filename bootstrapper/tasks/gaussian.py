@@ -1,0 +1,77 @@
+"""The Gaussian warm-up as a real task: generator N(theta, sigma^2), reward exp(-x^2/(2 kappa^2)),
+training = the MLE of the mean of the kept samples. Its expected result is known exactly
+(planner.models.GaussianModel), so it checks the engine end to end."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianConfig(TaskConfig):
+    """The true parameters of the generator and reward (the planner may not know them)."""
+
+    theta0: float = 3.0
+    sigma: float = 1.0
+    kappa: float = 1.0
+    delay: float = 0.0  # seconds per generated sample, to stand in for an expensive generator
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.delay) and self.delay >= 0):
+            raise TaskError(f"gaussian task: delay must be a finite number >= 0, got {self.delay!r}")
+        for name in ("sigma", "kappa"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise TaskError(f"gaussian task: {name} must be a finite number > 0, got {value!r}")
+        if not np.isfinite(self.theta0):
+            raise TaskError(f"gaussian task: theta0 must be finite, got {self.theta0!r}")
+
+
+@dataclasses.dataclass
+class GaussianState:
+    """The generator's mean and the task's own random stream."""
+
+    theta: float
+    rng: np.random.Generator
+
+
+class GaussianTask(Task):
+    """Exact toy task; samples are floats in a numpy array."""
+
+    name = "gaussian"
+    Config = GaussianConfig
+
+    def init_state(self, seed: int) -> GaussianState:
+        return GaussianState(self.config.theta0, np.random.Generator(np.random.PCG64([seed, 1])))
+
+    def generate(self, state: GaussianState, n: int) -> np.ndarray:
+        if self.config.delay:
+            time.sleep(self.config.delay * n)
+        return state.rng.normal(state.theta, self.config.sigma, n)
+
+    def reward(self, state: GaussianState, batch: np.ndarray) -> np.ndarray:
+        return np.exp(-np.square(batch) / (2 * self.config.kappa**2))
+
+    def train(self, state: GaussianState, kept: np.ndarray) -> GaussianState:
+        return GaussianState(float(np.mean(kept)), state.rng)
+
+    def evaluate(self, state: GaussianState) -> dict[str, float]:
+        c = self.config
+        s2 = c.sigma**2 + c.kappa**2
+        reward = c.kappa / np.sqrt(s2) * np.exp(-state.theta**2 / (2 * s2))
+        return {"reward": float(reward), "theta": state.theta}
+
+    def save(self, state: GaussianState, folder: Path) -> None:
+        (folder / "state.json").write_text(json.dumps({"theta": state.theta, "rng": state.rng.bit_generator.state}))
+
+    def load(self, folder: Path) -> GaussianState:
+        data = json.loads((folder / "state.json").read_text())
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = data["rng"]
+        return GaussianState(float(data["theta"]), rng)
