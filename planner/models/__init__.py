@@ -18,7 +18,7 @@ def model_from_json(data: object) -> RewardModel:
     if not isinstance(data, dict):
         raise InputError(f"a model must be a JSON object, not {type(data).__name__}")
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InputError(f"unknown model kind {kind!r}; known kinds: {', '.join(KINDS)}")
     fields = {k: v for k, v in data.items() if k != "kind"}
     return from_dict(KINDS[kind], fields, f"{kind} model")
