@@ -26,6 +26,13 @@ class GaussianModel:
     def __post_init__(self) -> None:
         check_positive("sigma", self.sigma)
         check_positive("kappa", self.kappa)
+        try:
+            rho = self.rho
+        except OverflowError:  # sigma^2 + kappa^2 beyond the float range
+            rho = float("nan")
+        if not 0 < rho <= 1:
+            raise InputError(f"sigma={self.sigma!r} and kappa={self.kappa!r} are out of range: sigma^2 + kappa^2 "
+                             f"must be finite and kappa^2 / (sigma^2 + kappa^2) must be > 0")
         if not np.isfinite(self.theta0):
             raise InputError(f"theta0 must be a finite number, got {self.theta0!r}")
 
