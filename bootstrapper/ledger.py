@@ -12,7 +12,8 @@ import math
 
 from planner.costs import CostModel
 
-SLACK = 1e-9  # relative tolerance for floating-point sums at the budget's edge
+SLACK = 1e-9
+UNLIMITED = 1 << 62  # "as many as you like" when generating is (nearly) free  # relative tolerance for floating-point sums at the budget's edge
 
 
 class BudgetExceeded(RuntimeError):
@@ -56,10 +57,9 @@ class Ledger:
         few = math.floor(max(room - c.ct * kept, 0.0) / (c.cg + c.ct))
         if few < need:
             return max(few, 0)
-        if c.cg == 0:
-            return 1 << 62
         # Beyond `need`, at most `target` are trained whatever is generated.
-        return max(math.floor((room - c.ct * target) / c.cg), need)
+        more = (room - c.ct * target) / c.cg if c.cg > 0 else math.inf
+        return max(int(min(more, UNLIMITED)), need)
 
     def fixed_ratio_allowance(self, target: int) -> int:
         """Most samples that may be kept in a fixed-ratio round (ceil(k n) generated, n trained)."""
