@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from planner.jsonio import InputError
@@ -91,6 +92,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_output_arguments(args: argparse.Namespace) -> None:
     if args.trials < 0:
         raise InputError(f"--trials must be >= 0, got {args.trials}")
+    for flag in ("out", "plot"):
+        path = getattr(args, flag)
+        if path is not None and os.path.isdir(path):
+            raise InputError(f"--{flag} {path} is a directory; give a file name")
     if (args.storage or args.study) and args.trials == 0:
         raise InputError("--storage and --study need --trials N (the trials this process runs)")
     if args.task is not None:
@@ -110,12 +115,12 @@ def run(args: argparse.Namespace) -> int:
     plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
                      certifier=args.certifier, task=args.task)
     others = [best_of_family(plan, name) for name in ("constant", "linear")]
-    if args.out:
-        atomic_write_json(args.out, plan.to_json())
     if args.plot:
         from planner.plot import plot_plans
 
         plot_plans(compare(problem), args.plot)
+    if args.out:  # last, so that a failure above leaves no plan file behind
+        atomic_write_json(args.out, plan.to_json())
     if args.json:
         print(json.dumps(plan.to_json()))
     else:
@@ -151,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(COMMANDS[command][0]).run(args)
     except InputError as e:
         print(f"plan: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # an output path that cannot be written (missing permission, read-only, ...)
+        print(f"plan: cannot write {e.filename2 or e.filename}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("plan: interrupted", file=sys.stderr)

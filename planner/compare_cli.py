@@ -20,11 +20,11 @@ def run(args: argparse.Namespace) -> int:
     problem = problem_from_args(args)
     check_output_arguments(args)
     plans = compare(problem, trials=args.trials, seed=args.seed, certifier=args.certifier, task=args.task)
-    if args.out:
-        atomic_write_json(args.out, [p.to_json() for p in plans])
     if args.plot:
         from planner.plot import plot_plans
 
         plot_plans(plans, args.plot)
+    if args.out:  # last, so that a failure above leaves no plan file behind
+        atomic_write_json(args.out, [p.to_json() for p in plans])
     print(json.dumps([p.to_json() for p in plans]) if args.json else compare_report(plans))
     return 0
