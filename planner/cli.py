@@ -92,6 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_output_arguments(args: argparse.Namespace) -> None:
     if args.trials < 0:
         raise InputError(f"--trials must be >= 0, got {args.trials}")
+    if not 0 <= args.seed < 2**32:
+        raise InputError(f"--seed must be a whole number from 0 to 2^32 - 1, got {args.seed}")
     for flag in ("out", "plot"):
         path = getattr(args, flag)
         if path is not None and os.path.isdir(path):
