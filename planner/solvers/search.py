@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from planner.jsonio import InputError
 from planner.problem import Problem
 from planner.schedules import Schedule, family as get_family
 from planner.sizing import size
@@ -31,9 +32,16 @@ class OptunaSolver:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         fam = get_family(family)
-        study = optuna.create_study(
-            direction="minimize", sampler=optuna.samplers.TPESampler(seed=self.seed),
-            storage=self.storage, study_name=self.study_name, load_if_exists=True)
+        try:
+            study = optuna.create_study(
+                direction="minimize", sampler=optuna.samplers.TPESampler(seed=self.seed),
+                storage=self.storage, study_name=self.study_name, load_if_exists=True)
+        except Exception as e:  # bad URL, missing database driver, unreachable or unwritable database
+            if self.storage is None:
+                raise
+            reason = (str(e).strip().splitlines() or [""])[0]
+            raise InputError(f"cannot open the Optuna storage {self.storage!r} "
+                             f"({type(e).__name__}: {reason})") from None
         if family == "exponential" and not study.trials:
             base = min(max(problem.model.optimal_base(), fam.low), fam.high)
             study.enqueue_trial({fam.param_name: base}, skip_if_exists=True)
