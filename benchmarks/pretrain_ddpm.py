@@ -62,7 +62,8 @@ def pretrain(steps: int, batch: int, lr: float, seed: int) -> UNet2DModel:
         optimizer.step()
         running += loss.item()
         if step % 100 == 0 or step == steps:
-            print(f"step {step:5d}  loss {running / ((step - 1) % 100 + 1):.4f}  {time.perf_counter() - start:6.0f} s", flush=True)
+            mean = running / ((step - 1) % 100 + 1)
+            print(f"step {step:5d}  loss {mean:.4f}  {time.perf_counter() - start:6.0f} s", flush=True)
             running = 0.0
     return model
 
@@ -79,10 +80,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="images per step (default 64)")
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, batches and noise (default 0)")
-    parser.add_argument("--eval-images", type=int, default=500, help="held-out MNIST digits for the PSNR (default 500)")
+    parser.add_argument("--eval-images", type=int, default=500, help="held-out MNIST digits (default 500)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default 0: all cores)")
     parser.add_argument("--out", type=Path, default=SHIPPED, help=f"checkpoint folder (default {SHIPPED})")
     parser.add_argument("--eval-only", action="store_true", help="skip training; re-measure the PSNR of --out")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     info = json.loads((args.out / "build.json").read_text()) if args.eval_only else {}
     if not args.eval_only:
