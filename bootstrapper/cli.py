@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibrate", action="store_true",
                         help="measure seconds per generated / trained sample, use them as c_g / c_t (the budget "
                              "is then seconds), and re-solve the schedule for them before round 0")
+    parser.add_argument("--replan", action="store_true",
+                        help="after each round, refit the reward model on all rounds so far and re-solve the "
+                             "schedule for the budget left (each replan is logged)")
     parser.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-report", action="store_true", help="do not draw report.png")
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     plan_json = read_json(args.plan, "plan file")
     session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
-                           args.calibrate)
+                           args.calibrate, args.replan)
     history = session.run(progress=not args.no_progress)
     summary = session.summary(history)
     if not args.no_report and history:

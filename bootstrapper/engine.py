@@ -17,20 +17,22 @@ from bootstrapper.ledger import Ledger
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner.plan import Plan
+from planner.replan import Replan
 
 MAX_CHUNK = 4096  # most samples asked of the task in one generate call
 
 
 class Replanner(Protocol):
-    """Called after every committed round: the kept sizes for the remaining rounds (may be empty)."""
+    """Called after every round: the kept sizes for the remaining rounds (may be empty), and a
+    note for the log (None when there is nothing to say)."""
 
-    def __call__(self, plan: Plan, history: list[dict], ledger: Ledger) -> list[int]:
+    def __call__(self, plan: Plan, history: list[dict], ledger: Ledger) -> Replan:
         ...
 
 
-def keep_plan(plan: Plan, history: list[dict], ledger: Ledger) -> list[int]:
+def keep_plan(plan: Plan, history: list[dict], ledger: Ledger) -> Replan:
     """The default replanner: the plan's own schedule for the rounds not yet run."""
-    return list(plan.schedule.n[len(history):])
+    return Replan(tuple(plan.schedule.n[len(history):]), {})
 
 
 @dataclasses.dataclass
@@ -154,8 +156,11 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
             "seconds": {"generate": result.seconds_generating, "train": trained, "evaluate": evaluated},
         }
         history.append(record)
-        schedule = schedule[: t + 1] + list(replanner(plan, history, ledger))
+        update = replanner(plan, history, ledger)
+        schedule = schedule[: t + 1] + list(update.schedule)
         record["schedule"] = schedule[t + 1:]
+        if update.note:
+            record["replan"] = update.note
         rd.commit(record, {"next_round": t + 1, "spent": ledger.spent, "rng": rng.bit_generator.state,
                            "schedule": schedule}, lambda folder: task.save(state, folder))
         progress.round_done(record)

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from planner.jsonio import InputError, atomic_write_json, fsync_dir, read_json
+from planner.jsonio import InputError, atomic_write_json, fsync_dir, read_json, read_jsonl
 
 CHECKPOINT = "checkpoint"
 
@@ -70,24 +70,11 @@ class RunDir:
         """The committed rounds, in order; a torn, corrupted or out-of-order line is refused."""
         if not self.log_path.exists():
             return []
-        out = []
-        with open(self.log_path, "rb") as f:
-            data = f.read()
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        elif lines:
-            raise InputError(f"{self.log_path} ends with a truncated line {len(lines)}; "
-                             "the run was left untouched")
-        for i, line in enumerate(lines, 1):
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise InputError(f"{self.log_path} line {i} is corrupted (not JSON); the run was left untouched") from None
-            if not isinstance(record, dict) or record.get("round") != i - 1:
-                raise InputError(f"{self.log_path} line {i} is not round {i - 1}; the run was left untouched")
-            out.append(record)
-        return out
+        records = read_jsonl(self.log_path, "the round log")
+        for i, record in enumerate(records):
+            if record.get("round") != i:
+                raise InputError(f"{self.log_path} line {i + 1} is not round {i}; the run was left untouched")
+        return records
 
     def load_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
         """The engine state and task-state folder after round committed-1 (None if committed == 0).

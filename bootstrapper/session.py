@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from bootstrapper.engine import Progress, Replanner, execute, keep_plan
+from bootstrapper.engine import Progress, execute, keep_plan
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, get_task
 from planner.jsonio import InputError
 from planner.plan import Plan
+from planner.replan import Replan, replan
 
 RUN_FORMAT = 1
 
@@ -23,12 +24,11 @@ class Session:
     run_dir: RunDir
     seed: int
     calibrate: bool
-    replanner: Replanner = keep_plan
+    replanning: bool = False
 
     @classmethod
     def open(cls, plan_json: dict, task_name: str | None, run_dir: str, seed: int, options: list[str],
-             model_path: str | None, calibrate: bool = False, replanner: Replanner = keep_plan,
-             replan_name: str = "keep") -> "Session":
+             model_path: str | None, calibrate: bool = False, replanning: bool = False) -> "Session":
         """Validate the plan and task, then create the run directory or check it is this run's."""
         from bootstrapper.cli import task_config
 
@@ -42,8 +42,8 @@ class Session:
         task = task_cls(task_config(task_cls, options, model_path))
         rd = RunDir(run_dir)
         rd.prepare(plan_json, {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(),
-                               "seed": seed, "calibrate": calibrate, "replan": replan_name})
-        session = cls(plan, task, rd, seed, calibrate, replanner)
+                               "seed": seed, "calibrate": calibrate, "replan": replanning})
+        session = cls(plan, task, rd, seed, calibrate, replanning)
         session.plan = session.effective_plan()
         return session
 
@@ -74,9 +74,13 @@ class Session:
         problem = dataclasses.replace(p, costs=costs, budget=p.budget - measured["seconds"])
         return measured, recommend(problem, seed=self.seed, task=self.plan.task).to_json()
 
+    def refit(self, plan: Plan, history: list[dict], ledger) -> Replan:
+        """The --replan replanner: refit on all rounds so far and re-solve for what is left."""
+        return replan(plan, history, ledger.spent, self.run_dir.run_config().get("initial"))
+
     def run(self, progress: bool = True) -> list[dict]:
         """Execute or resume; returns the committed rounds."""
-        return execute(self.plan, self.task, self.run_dir.path, self.seed, self.replanner,
+        return execute(self.plan, self.task, self.run_dir.path, self.seed, self.refit if self.replanning else keep_plan,
                        tqdm_progress() if progress else None, self._first_round)
 
     def summary(self, history: list[dict]) -> dict:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("planner.compare_cli", "the best constant / linear / polynomial / exponential / free-form "
                                        "schedules side by side"),
     "execute": ("bootstrapper.cli", "run a plan on a task round by round within the budget (resumable)"),
+    "fit": ("planner.fit_cli", "fit a reward model to a run's rounds.jsonl, with 95 % intervals"),
 }
 
 
@@ -159,8 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"plan: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # an output path that cannot be written (missing permission, read-only, ...)
-        print(f"plan: cannot write {e.filename2 or e.filename}: {e.strerror or e}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as e:  # a file that cannot be written or read (permission, read-only, missing folder)
+        where = e.filename2 or e.filename
+        print(f"plan: {e.strerror or e}{f': {where}' if where else ''}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("plan: interrupted", file=sys.stderr)

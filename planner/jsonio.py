@@ -64,6 +64,30 @@ def read_json(path: str | os.PathLike, what: str) -> Any:
         raise InputError(f"{what} {path} is not valid JSON (line {e.lineno}: {e.msg})") from None
 
 
+def read_jsonl(path: str | os.PathLike, what: str) -> list[dict]:
+    """Read a JSON-lines log strictly: a torn last line or a corrupted line is an InputError."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except OSError as e:
+        raise InputError(f"{what} {path} cannot be read ({e.__class__.__name__})") from None
+    lines = data.split(b"\n")
+    if lines[-1] != b"":
+        raise InputError(f"{what} {path} ends with a truncated line {len(lines)}; it was left untouched")
+    out = []
+    for i, line in enumerate(lines[:-1], 1):
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputError(f"{what} {path} line {i} is corrupted (not JSON); it was left untouched") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{what} {path} line {i} is not a JSON object; it was left untouched")
+        out.append(record)
+    return out
+
+
 def from_dict(cls: type[T], data: Any, what: str) -> T:
     """Build the dataclass cls from a dict, refusing unknown keys and wrongly typed values."""
     if not isinstance(data, dict):

@@ -1,0 +1,248 @@
+"""Fit a reward model to observed rounds, with 95 % intervals and a goodness-of-fit number.
+
+Two fits, both regressions of one round on the previous one (conditional least squares):
+* Gaussian, when the task reports its generator mean theta (metrics "theta"): the exact model
+  says theta_{t+1} = rho theta_t + e_t, e_t ~ N(0, rho sigma^2 / n_t), a weighted regression
+  whose t-interval for rho is exact given the path; then sigma^2 = tau^2 / rho and
+  kappa^2 = rho sigma^2 / (1 - rho).
+* Surrogate, for any task: r_{t+1} = (1 - a) r* + a r_t - b n_t^-gamma is linear in
+  ((1 - a) r*, a, b) for a fixed gamma; gamma is 1 unless asked to be profiled over a grid.
+  A round's noise grows with its gap and shrinks with n_t: in the Gaussian case
+  Var(g_{t+1}) = 2 (b/n_t)(2 a g_t + b/n_t) exactly (a scaled non-central chi-square), so the
+  regression is solved by feasible generalised least squares with those weights. With ~10
+  rounds the estimate of a is biased low (the small-sample bias of autoregressions).
+Degenerate logs (too few rounds, constant n_t, constant rewards, NaN) are refused with a
+sentence saying what is missing, instead of fitting nonsense.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from planner.jsonio import InputError
+from planner.models import GaussianModel, RewardModel, SurrogateModel
+
+GAMMAS = np.round(np.arange(0.25, 3.01, 0.05), 2)  # grid for profiling gamma
+A_MIN, B_MIN = 1e-3, 1e-12  # the fitted surrogate must contract: A_MIN <= a <= 1 - A_MIN, b >= B_MIN
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """A fitted parameter with its 95 % interval."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """A fitted model, its parameters' intervals, and how well it predicts the next round."""
+
+    model: RewardModel
+    estimates: tuple[Estimate, ...]
+    rmse: float  # root mean square one-round-ahead error, in reward units
+    r2: float  # share of the variance of the next round's value explained
+    rounds: int
+    method: str
+
+    def estimate(self, name: str) -> Estimate:
+        return next(e for e in self.estimates if e.name == name)
+
+    def to_json(self) -> dict:
+        return {"model": self.model.to_json(), "method": self.method, "rounds": self.rounds,
+                "rmse": self.rmse, "r2": self.r2,
+                "estimates": {e.name: {"value": e.value, "low": e.low, "high": e.high} for e in self.estimates}}
+
+
+@dataclasses.dataclass(frozen=True)
+class Observations:
+    """Transitions between consecutive evaluations: reward (and theta, where the task reports
+    it) before and after training on n kept samples. Several runs' transitions can be pooled."""
+
+    n: np.ndarray  # (K,) kept samples of each transition's round
+    before: np.ndarray  # (K,) reward before the round (nan where the log has no initial evaluation)
+    after: np.ndarray  # (K,) reward after the round
+    theta_before: np.ndarray | None  # (K,) generator mean, for tasks that report "theta"
+    theta_after: np.ndarray | None
+    last: dict  # metrics after the last round of the last run pooled (the state plans start from)
+
+    @classmethod
+    def from_log(cls, records: list[dict], initial: dict | None = None) -> "Observations":
+        """From one run's rounds.jsonl records (and its initial metrics from run.json, if known)."""
+        if not records:
+            raise InputError("the round log is empty: there is nothing to fit")
+        try:
+            n = np.array([float(r.get("kept", r.get("n"))) for r in records])
+            generated = np.array([float(r["generated"]) for r in records])
+            reward = np.array([float((initial or {}).get("reward", math.nan))] + [float(r["reward"]) for r in records])
+            thetas = [(initial or {}).get("theta")] + [r.get("metrics", {}).get("theta") for r in records]
+            last = {k: float(v) for k, v in records[-1].get("metrics", {"reward": records[-1]["reward"]}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"the round log lacks a number the fit needs ({e.__class__.__name__}: {e})") from None
+        theta = np.array(thetas, dtype=float) if all(t is not None for t in thetas) else None
+        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(reward[1:]))) \
+                or (theta is not None and not np.all(np.isfinite(theta))):
+            raise InputError("the round log contains NaN or infinite values; cannot fit")
+        if np.any(n < 1) or np.any(generated < n):
+            raise InputError("the round log has a round with no kept samples or fewer generated than kept")
+        return cls(n, reward[:-1], reward[1:], None if theta is None else theta[:-1],
+                   None if theta is None else theta[1:], last)
+
+    @classmethod
+    def pool(cls, runs: list["Observations"]) -> "Observations":
+        """All transitions of several runs (theta only if every run reports it); `last` of the final run."""
+        cat = lambda name: np.concatenate([getattr(o, name) for o in runs])
+        has_theta = all(o.theta_before is not None for o in runs)
+        return cls(cat("n"), cat("before"), cat("after"), cat("theta_before") if has_theta else None,
+                   cat("theta_after") if has_theta else None, runs[-1].last)
+
+    @property
+    def start_reward(self) -> float:
+        """The first known reward: before the first round, else after it."""
+        return float(self.before[0] if np.isfinite(self.before[0]) else self.after[0])
+
+
+def _check_design(X: np.ndarray, names: list[str], what: str) -> None:
+    """Refuse a regression that the data cannot identify (too few rows, collinear columns)."""
+    rows, cols = X.shape
+    if rows < cols + 2:
+        raise InputError(f"{what} needs at least {cols + 2} observed transitions between rounds, the log has "
+                         f"{rows}; run more rounds")
+    scaled = X / np.maximum(np.abs(X).max(axis=0), 1e-300)
+    if np.linalg.cond(scaled) > 1e8:
+        spread = {name: np.ptp(X[:, i]) for i, name in enumerate(names) if name != "1"}
+        flat = [name for name, s in spread.items() if s <= 1e-12 * max(1.0, np.abs(X).max())]
+        detail = f"{' and '.join(flat)} never change" if flat else "its columns are nearly collinear"
+        raise InputError(f"{what} cannot be identified from this log: {detail}; vary n_t across rounds")
+
+
+def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray):
+    """Weighted least squares: coefficients, their covariance, residual variance, residuals."""
+    sw = np.sqrt(w)
+    beta, *_ = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)
+    resid = y - X @ beta
+    dof = len(y) - X.shape[1]
+    s2 = float(np.sum(w * resid**2) / dof)
+    cov = s2 * np.linalg.pinv((X * w[:, None]).T @ X)
+    return beta, cov, s2, resid
+
+
+def _t975(dof: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, dof))
+
+
+def _interval(name: str, value: float, se: float, q: float) -> Estimate:
+    return Estimate(name, float(value), float(value - q * se), float(value + q * se))
+
+
+def _quality(y: np.ndarray, resid: np.ndarray) -> tuple[float, float]:
+    total = float(np.sum((y - y.mean()) ** 2))
+    rss = float(np.sum(resid**2))
+    return math.sqrt(rss / len(y)), 1.0 - rss / total if total > 0 else math.nan
+
+
+def fit_gaussian(obs: Observations) -> Fit:
+    """The exact Gaussian model from the path of theta (tasks that report it)."""
+    if obs.theta_before is None:
+        raise InputError("the log has no 'theta' metric, so the Gaussian model cannot be fitted; use the surrogate")
+    x, y, w = obs.theta_before, obs.theta_after, obs.n
+    _check_design(x[:, None], ["theta"], "the Gaussian fit")
+    beta, cov, tau2, resid = _wls(x[:, None], y, w)
+    rho = float(beta[0])
+    if not 0 < rho < 1:
+        raise InputError(f"the fitted contraction rho = {rho:.3g} is outside (0, 1): the log does not look "
+                         "like a Gaussian bootstrapping run")
+    q = _t975(len(y) - 1)
+    sigma = math.sqrt(tau2 / rho)
+    kappa = math.sqrt(rho * sigma**2 / (1 - rho))
+    model = GaussianModel(float(obs.theta_before[0]), sigma, kappa)
+    rmse, r2 = _quality(y, resid)
+    rho_est = _interval("rho", rho, math.sqrt(cov[0, 0]), q)
+    # sigma^2 = tau^2/rho: tau^2 (dof) / sigma_true^2 ~ chi2(dof) gives its interval.
+    from scipy.stats import chi2
+
+    dof = len(y) - 1
+    lo_t2, hi_t2 = tau2 * dof / chi2.ppf(0.975, dof), tau2 * dof / chi2.ppf(0.025, dof)
+    sigma_est = Estimate("sigma", sigma, math.sqrt(lo_t2 / min(rho_est.high, 1.0)),
+                         math.sqrt(hi_t2 / max(rho_est.low, 1e-12)))
+    return Fit(model, (rho_est, sigma_est, Estimate("kappa", kappa, math.nan, math.nan)), rmse, r2,
+               len(obs.n), "gaussian")
+
+
+def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
+    """The surrogate g_{t+1} = a g_t + b n_t^-gamma from rewards; gamma=None profiles it."""
+    known = np.isfinite(obs.before)
+    r_prev, r_next, n = obs.before[known], obs.after[known], obs.n[known]
+    gammas = GAMMAS if gamma is None else np.array([gamma])
+    fits = []
+    for g in gammas:
+        X = np.column_stack([np.ones_like(r_prev), r_prev, -(n ** -g)])
+        _check_design(X, ["1", "the reward", "n_t"], "the surrogate fit")
+        beta, cov, resid, w = _fgls(X, r_next, r_prev, n ** -g)
+        fits.append((float(np.sum(resid**2)), float(g), beta, cov, resid, X, w))
+    rss, g, beta, cov, resid, X, w = min(fits, key=lambda f: f[0])
+    q = _t975(len(r_next) - 3)
+    c, a, b = (float(v) for v in beta)
+    se_a, se_b = math.sqrt(cov[1, 1]), math.sqrt(cov[2, 2])
+    if a + q * se_a <= 0 or a - q * se_a >= 1 or b + q * se_b <= 0:
+        raise InputError(f"the rewards do not improve and settle as the surrogate needs (a = {a:.3g} +- "
+                         f"{q * se_a:.2g}, b = {b:.3g} +- {q * se_b:.2g}): run more or larger rounds")
+    # The intervals come from the unconstrained fit; the model itself must contract (0 < a < 1,
+    # b > 0), so its parameters are the weighted least-squares fit within those bounds.
+    from scipy.optimize import lsq_linear
+
+    sw = np.sqrt(w)
+    bounded = lsq_linear(X * sw[:, None], r_next * sw, bounds=([-np.inf, A_MIN, B_MIN], [np.inf, 1 - A_MIN, np.inf]))
+    c_m, a_m, b_m = (float(v) for v in bounded.x)
+    r_star = c / (1 - a) if a < 1 else math.inf
+    grad = np.array([1 / (1 - a), c / (1 - a) ** 2, 0.0])  # delta method for r* = c / (1 - a)
+    se_r = math.sqrt(max(float(grad @ cov @ grad), 0.0))
+    model_r_star = min(max(c_m / (1 - a_m), float(np.nanmax(obs.after)) + 1e-9), 1.0)
+    model = SurrogateModel(model_r_star, _gap(model_r_star, obs.start_reward), a_m, b_m, g)
+    rmse, r2 = _quality(r_next, resid)
+    estimates = (_interval("r_star", r_star, se_r, q), _interval("a", a, se_a, q),
+                 _interval("b", b, se_b, q), Estimate("gamma", g, math.nan, math.nan))
+    return Fit(model, estimates, rmse, r2, len(obs.n), "surrogate")
+
+
+def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray, iterations: int = 5):
+    """Regression of the next reward with weights 1 / Var, Var ~ (b n^-gamma)(2 a g_t + b n^-gamma)."""
+    w = np.ones_like(y)
+    for _ in range(iterations):
+        beta, cov, _, resid = _wls(X, y, w)
+        c, a, b = beta
+        r_star = c / (1 - a) if a < 1 else r_prev.max()
+        gap = np.maximum(r_star - r_prev, 0.0)
+        push = max(b, 1e-12) * noise
+        w = 1.0 / np.maximum(push * (2 * min(max(a, 0.01), 0.99) * gap + push), 1e-30)
+        w = w / w.mean()
+    return beta, cov, resid, w
+
+
+def fit(obs: Observations, kind: str = "auto", gamma: float | None = 1.0) -> Fit:
+    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate."""
+    if kind == "gaussian" or (kind == "auto" and obs.theta_before is not None):
+        return fit_gaussian(obs)
+    if kind in ("auto", "surrogate"):
+        return fit_surrogate(obs, gamma)
+    raise InputError(f"unknown model kind {kind!r}; choose auto, gaussian or surrogate")
+
+
+def _gap(r_star: float, reward: float) -> float:
+    """The surrogate's starting gap for an observed reward, kept inside [0, r_star)."""
+    return float(min(max(r_star - reward, 0.0), r_star * 0.999))
+
+
+def restart_model(model: RewardModel, obs: Observations) -> RewardModel:
+    """The fitted model restarted at the last observed state, for planning the rest of a run."""
+    if isinstance(model, GaussianModel) and "theta" in obs.last:
+        return dataclasses.replace(model, theta0=obs.last["theta"])
+    if isinstance(model, SurrogateModel):
+        return dataclasses.replace(model, g0=_gap(model.r_star, obs.last["reward"]))
+    return model

@@ -1,0 +1,49 @@
+"""`plan fit LOG.jsonl`: fit a reward model to a run's rounds, with 95 % intervals."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("log", nargs="+", help="rounds.jsonl of one or more runs (their transitions are pooled); "
+                        "run.json beside each supplies the reward before round 0")
+    parser.add_argument("--kind", choices=("auto", "gaussian", "surrogate"), default="auto",
+                        help="model to fit; auto = gaussian when the log reports theta, else surrogate")
+    parser.add_argument("--fit-gamma", action="store_true", help="profile the surrogate's noise exponent "
+                        "gamma over 0.25..3 instead of fixing it at 1")
+    parser.add_argument("--out", metavar="MODEL.json", help="write the fitted model file (for plan --model)")
+    parser.add_argument("--json", action="store_true", help="print the fit (model, intervals, rmse, r2) as JSON")
+
+
+def initial_metrics(log: Path) -> dict | None:
+    """The starting model's metrics recorded in run.json beside a round log, if any."""
+    from planner.jsonio import read_json
+
+    run = log.parent / "run.json"
+    return read_json(run, "run config").get("initial") if run.exists() else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.fit import Observations, fit
+    from planner.jsonio import atomic_write_json, read_jsonl
+
+    runs = [Observations.from_log(read_jsonl(path, "round log"), initial_metrics(Path(path))) for path in args.log]
+    result = fit(Observations.pool(runs), args.kind, None if args.fit_gamma else 1.0)
+    if args.out:
+        atomic_write_json(args.out, result.model.to_json())
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    print(f"{result.method} model fitted to {len(Observations.pool(runs).n)} transitions "
+          f"from {len(runs)} run(s): {json.dumps(result.model.to_json())}")
+    print(f"  {'parameter':<10} {'estimate':>11} {'95 % interval':>27}")
+    for e in result.estimates:
+        interval = "" if math.isnan(e.low) else f"[{e.low:.4g}, {e.high:.4g}]"
+        print(f"  {e.name:<10} {e.value:>11.4g} {interval:>27}")
+    print(f"one-round-ahead error: rmse {result.rmse:.3g}, R^2 {result.r2:.3f}")
+    if args.out:
+        print(f"model written to {args.out}")
+    return 0

@@ -1,0 +1,43 @@
+"""Refit and replan: after each round, fit the reward model on every round so far and re-solve
+for the budget that is left. One code path for the engine's --replan and for the Advisor."""
+from __future__ import annotations
+
+import dataclasses
+
+from planner.fit import Observations, fit, restart_model
+from planner.jsonio import InputError
+from planner.plan import Plan, recommend
+from planner.problem import Problem
+
+
+@dataclasses.dataclass(frozen=True)
+class Replan:
+    """The kept sizes for the rounds still to run, and what the refit said (for the log)."""
+
+    schedule: tuple[int, ...]
+    note: dict
+
+
+def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
+           kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
+    """Fit on the history (plus earlier runs' transitions, e.g. pilots) and plan the rest of the
+    budget from the current state; if the log cannot identify a model yet, keep the plan's rest."""
+    rest = tuple(plan.schedule.n[len(history):])
+    left = plan.problem.budget - spent
+    rounds_left = plan.problem.max_rounds - len(history)
+    try:
+        obs = Observations.pool([*earlier, Observations.from_log(history, initial)])
+        fitted = fit(obs, kind)
+    except InputError as e:
+        return Replan(rest, {"refit": False, "reason": str(e)})
+    note = {"refit": True, "fit": fitted.to_json()}
+    if rounds_left < 1:
+        return Replan((), {**note, "reason": "no rounds left under --max-rounds"})
+    try:
+        problem = Problem(restart_model(fitted.model, obs), plan.problem.costs, left, plan.problem.batch,
+                          rounds_left)
+        new = recommend(problem)
+    except InputError as e:
+        return Replan((), {**note, "reason": str(e)})
+    return Replan(tuple(new.schedule.n), {**note, "base": new.schedule.param,
+                                         "predicted_final_reward": new.predicted_reward})
