@@ -16,6 +16,7 @@ import numpy as np
 from bootstrapper.ledger import Ledger
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
+from planner.jsonio import InputError
 from planner.plan import Plan
 from planner.replan import Replan
 
@@ -112,6 +113,17 @@ class Progress:
     round_done: Callable[[dict], None] = lambda record: None
 
 
+def start_state(plan: Plan, task: Task, seed: int) -> Any:
+    """The state round 0 starts from: the task's initial state, or a checkpoint the plan names
+    (`plan tune` continues from its best pilot run)."""
+    if not plan.start or not plan.start.get("checkpoint"):
+        return task.init_state(seed)
+    folder = Path(plan.start["checkpoint"])
+    if not folder.is_dir():
+        raise InputError(f"the plan starts from the checkpoint {folder}, which is missing")
+    return task.load(folder)
+
+
 def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanner: Replanner = keep_plan,
             progress: Progress | None = None, before_first_round: Callable[[Any], Plan] | None = None) -> list[dict]:
     """Run (or resume) the plan on the task in run_dir (prepared by RunDir.prepare); returns
@@ -124,7 +136,7 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
     history = rd.rounds()
     rng = np.random.Generator(np.random.PCG64(seed))
     if saved is None:
-        state = task.init_state(seed)
+        state = start_state(plan, task, seed)
         plan = before_first_round(state) if before_first_round else plan
         schedule = list(plan.schedule.n)
     else:

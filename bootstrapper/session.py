@@ -40,6 +40,10 @@ class Session:
             raise InputError(f"the plan was made for task {plan.task!r}, not {name!r}")
         task_cls = get_task(name)
         task = task_cls(task_config(task_cls, options, model_path))
+        wanted = (plan.start or {}).get("task_config")
+        if wanted is not None and wanted != task.config.to_json():
+            raise InputError(f"the plan continues a pilot run made with task options {wanted}; "
+                             "pass the same options")
         rd = RunDir(run_dir)
         rd.prepare(plan_json, {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(),
                                "seed": seed, "calibrate": calibrate, "replan": replanning})

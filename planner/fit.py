@@ -87,10 +87,12 @@ class Observations:
         if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(reward[1:]))) \
                 or (theta is not None and not np.all(np.isfinite(theta))):
             raise InputError("the round log contains NaN or infinite values; cannot fit")
-        if np.any(n < 1) or np.any(generated < n):
-            raise InputError("the round log has a round with no kept samples or fewer generated than kept")
-        return cls(n, reward[:-1], reward[1:], None if theta is None else theta[:-1],
-                   None if theta is None else theta[1:], last)
+        if np.any(n < 0) or np.any(generated < n):
+            raise InputError("the round log has a round with a negative count or fewer generated than kept")
+        trained = n >= 1  # a round trimmed to nothing kept did not train: no transition to learn from
+        pick = lambda a: a[trained]
+        return cls(pick(n), pick(reward[:-1]), pick(reward[1:]), None if theta is None else pick(theta[:-1]),
+                   None if theta is None else pick(theta[1:]), last)
 
     @classmethod
     def pool(cls, runs: list["Observations"]) -> "Observations":

@@ -39,6 +39,7 @@ class Plan:
     solvers: tuple[SolverResult, ...] = ()
     task: str | None = None
     seed: int = 0
+    start: dict | None = None  # where the run starts when not from the task's initial state (plan tune)
 
     @functools.cached_property
     def outcome(self) -> Outcome:
@@ -89,6 +90,7 @@ class Plan:
             "certificate_detail": self.certificate.to_json(),
             "task": self.task,
             "seed": self.seed,
+            "start": self.start,
         }
 
     def _solver_json(self, result: SolverResult) -> dict:
@@ -112,7 +114,7 @@ class Plan:
             solvers = tuple(SolverResult(s["solver"], Schedule(schedule.strategy, tuple(s["n"]), s["n0"], s["param"]))
                             for s in data["solvers"])
             return cls(problem, schedule, data["solver"], certificate, solvers, data.get("task"),
-                       int(data.get("seed", 0)))
+                       int(data.get("seed", 0)), data.get("start"))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, InputError):
                 raise

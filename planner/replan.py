@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from planner.fit import Observations, fit, restart_model
 from planner.jsonio import InputError
 from planner.plan import Plan, recommend
@@ -33,11 +35,15 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
     note = {"refit": True, "fit": fitted.to_json()}
     if rounds_left < 1:
         return Replan((), {**note, "reason": "no rounds left under --max-rounds"})
+    model = restart_model(fitted.model, obs)
     try:
-        problem = Problem(restart_model(fitted.model, obs), plan.problem.costs, left, plan.problem.batch,
-                          rounds_left)
-        new = recommend(problem)
+        new = recommend(Problem(model, plan.problem.costs, left, plan.problem.batch, rounds_left))
     except InputError as e:
         return Replan((), {**note, "reason": str(e)})
+    now = float(model.trajectory(np.empty(0))[0])
+    if new.predicted_reward <= now:
+        # A small last round would replace a good model by one trained on few samples.
+        return Replan((), {**note, "reason": f"stopping: the best use of the {left:.4g} left is predicted to "
+                                            f"lower the reward ({new.predicted_reward:.6g} < {now:.6g} now)"})
     return Replan(tuple(new.schedule.n), {**note, "base": new.schedule.param,
                                          "predicted_final_reward": new.predicted_reward})

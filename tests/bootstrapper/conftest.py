@@ -1,10 +1,7 @@
-"""Shared fixtures: plans for the Gaussian task and a helper running plans in-process."""
+"""Plans for the Gaussian task, shared by the bootstrapper tests."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,26 +28,3 @@ def plan_file(tmp_path: Path) -> Path:
     path.write_text(json.dumps(gaussian_plan().to_json()))
     return path
 
-
-@pytest.fixture
-def fast_tmp(tmp_path_factory) -> Path:
-    """A scratch folder in memory (tmpfs) where it exists: fsync there is nearly free, so the
-    statistical tests can run hundreds of runs; durability is tested on the real disk."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        import tempfile
-
-        folder = Path(tempfile.mkdtemp(dir=shm, prefix="spendwise-"))
-        yield folder
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        yield tmp_path_factory.mktemp("runs")
-
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`plan ARGS` in a subprocess, as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)

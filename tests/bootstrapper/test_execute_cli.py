@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bootstrapper.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 SLOW = ["-o", "delay=4e-4", "--no-report", "--no-progress", "--seed", "3"]
 
@@ -29,7 +29,7 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(plan_file, tm
     reference = tmp_path / "reference"
     assert run_cli("execute", str(plan_file), "--run-dir", str(reference), *SLOW).returncode == 0
     killed, rng = tmp_path / "killed", random.Random(0)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kills = 0
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "execute", str(plan_file), "--run-dir",

@@ -1,0 +1,93 @@
+"""Auto-tuning: short pilot runs on the real task, a fit on their rounds, a plan for the rest.
+
+Two pilots share the pilot budget: a doubling schedule and a constant one (different n_t, so
+the fit can tell the contraction from the noise). Their rounds are pooled for the fit; the main
+run then starts from the best pilot's final state when the plan predicts that beats starting
+over, and the plan says which (its `start` record).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from bootstrapper.engine import execute
+from bootstrapper.rundir import RunDir
+from bootstrapper.tasks import Task
+from planner.fit import Observations, fit, restart_model
+from planner.jsonio import InputError
+from planner.models import RewardModel, SurrogateModel
+from planner.plan import Plan, recommend
+from planner.problem import Problem
+from planner.schedules import FAMILIES, Schedule
+from planner.sizing import size
+from planner.solvers import free_form
+
+PILOTS = {"doubling": ("exponential", 2.0), "constant": ("constant", 0.0)}
+
+
+def prior_model(reward0: float) -> SurrogateModel:
+    """A deliberately vague model for sizing the pilots from the starting reward alone."""
+    r_star = min(1.0, (1.0 + reward0) / 2) if reward0 < 1 else 1.0
+    gap = max(r_star - reward0, 1e-6)
+    return SurrogateModel(r_star, min(gap, 0.999 * r_star), 0.5, 0.1 * gap, 1.0)
+
+
+def pilot_plan(name: str, problem: Problem, rounds: int, task: str, seed: int) -> Plan:
+    """A pilot schedule of the named shape, sized by the prior to spend its share."""
+    family, param = PILOTS[name]
+    shape = FAMILIES[family].shape(np.array(param), np.arange(rounds, dtype=float))
+    sized = size(problem, shape[None, :], np.array([rounds]))
+    if not np.isfinite(sized.gap[0]):
+        raise InputError(f"the pilot budget {problem.budget:g} cannot pay for {rounds} pilot rounds; "
+                         "raise --pilot or the budget")
+    schedule = Schedule.from_array(family, sized.n[0], float(sized.n0[0]), param if family != "constant" else None)
+    return Plan(problem, schedule, f"pilot-{name}", free_form(problem), task=task, seed=seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuned:
+    """The plan for the rest of the budget, and what the pilots found."""
+
+    plan: Plan
+    pilot_spent: float
+    fit: dict
+
+
+def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, seed: int = 0,
+         pilot_rounds: int = 6, prior: RewardModel | None = None, trials: int = 0) -> Tuned:
+    """Spend at most pilot_share of the budget on pilots in run_dir, fit, and plan the rest."""
+    if not 0 < pilot_share < 1:
+        raise InputError(f"--pilot must be a fraction between 0 and 1, got {pilot_share!r}")
+    root = Path(run_dir)
+    initial = {k: float(v) for k, v in task.evaluate(task.init_state(seed)).items()}
+    prior = prior or prior_model(initial["reward"])
+    share = dataclasses.replace(problem, model=prior, budget=pilot_share * problem.budget / len(PILOTS),
+                                max_rounds=pilot_rounds)
+    runs, spent, finals = [], 0.0, {}
+    for name in PILOTS:
+        pilot = pilot_plan(name, share, pilot_rounds, task.name, seed)
+        folder = root / f"pilot-{name}"
+        RunDir(folder).prepare(pilot.to_json(), {"format": 1, "task": task.name,
+                                                 "task_config": task.config.to_json(), "seed": seed})
+        history = execute(pilot, task, folder, seed)
+        spent += history[-1]["spent"] if history else 0.0
+        runs.append(Observations.from_log(history, initial))
+        finals[name] = history[-1]["reward"] if history else -np.inf
+    pooled = Observations.pool(runs)
+    fitted = fit(pooled)
+    rest = dataclasses.replace(problem, budget=problem.budget - spent)
+    best = max(finals, key=finals.get)
+    candidates = {"initial state": (restart_model(fitted.model, dataclasses.replace(pooled, last=initial)), None)}
+    best_run = runs[list(PILOTS).index(best)]
+    checkpoint = root / f"pilot-{best}" / "checkpoint" / "task"
+    candidates[f"pilot-{best}"] = (restart_model(fitted.model, best_run), str(checkpoint.resolve()))
+    plans = {where: (recommend(dataclasses.replace(rest, model=model), trials=trials, seed=seed, task=task.name),
+                     checkpoint) for where, (model, checkpoint) in candidates.items()}
+    where = max(plans, key=lambda k: plans[k][0].predicted_reward)
+    plan, checkpoint = plans[where]
+    start = {"from": where, "checkpoint": checkpoint, "task_config": task.config.to_json(), "pilot_spent": spent,
+             "pilot_budget": pilot_share * problem.budget, "fit": fitted.to_json(),
+             "predicted": {k: p.predicted_reward for k, (p, _) in plans.items()}}
+    return Tuned(dataclasses.replace(plan, start=start), spent, fitted.to_json())
