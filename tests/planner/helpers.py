@@ -1,0 +1,87 @@
+"""Shared helpers for the planner tests: an explicit simulation of the Gaussian loop, problem
+builders, and running the `plan` CLI in a subprocess."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from planner.costs import CostModel
+from planner.models import GaussianModel
+from planner.problem import Problem
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def simulate_gaussian_loop(theta0: float, sigma: float, kappa: float, n, runs: int, seed: int = 0,
+                           chunk: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """Run the bootstrapping loop literally, `runs` times in parallel.
+
+    Each round draws x ~ N(theta, sigma^2) and keeps each draw with probability
+    R(x) = exp(-x^2 / (2 kappa^2)) until n_t are kept; theta becomes the mean of the kept draws.
+    Returns theta before round 0 and after each round, (runs, T+1), and the number of draws
+    generated in each round, (runs, T). Independent of planner code on purpose.
+    """
+    rng = np.random.default_rng(seed)
+    theta = np.full(runs, float(theta0))
+    thetas, generated = [theta], np.zeros((runs, len(n)), dtype=np.int64)
+    s2 = sigma**2 + kappa**2
+    for t, need in enumerate(int(k) for k in n):
+        kept_sum, kept = np.zeros(runs), np.zeros(runs, dtype=np.int64)
+        todo = np.arange(runs)
+        while todo.size:
+            # Draw enough candidates per run that nearly every run finishes in one pass.
+            acceptance = np.sqrt(kappa**2 / s2) * np.exp(-theta[todo] ** 2 / (2 * s2))
+            width = int(np.ceil(1.3 * np.max((need - kept[todo]) / np.maximum(acceptance, 1e-3)))) + 16
+            idx = todo[: max(1, min(todo.size, chunk // width))]
+            x = theta[idx, None] + sigma * rng.standard_normal((idx.size, width))
+            # U < exp(-x^2 / (2 kappa^2))  <=>  x^2 < 2 kappa^2 E with E = -log U ~ Exp(1)
+            accept = np.square(x) < 2 * kappa**2 * rng.standard_exponential((idx.size, width))
+            count = kept[idx, None] + np.cumsum(accept, axis=1)
+            kept_sum[idx] += np.where(accept & (count <= need), x, 0.0).sum(axis=1)
+            done = count[:, -1] >= need
+            generated[idx, t] += np.where(done, np.argmax(count >= need, axis=1) + 1, width)
+            kept[idx] = np.minimum(count[:, -1], need)
+            todo = np.concatenate([idx[~done], todo[idx.size:]])
+        theta = kept_sum / need
+        thetas.append(theta)
+    return np.stack(thetas, axis=1), generated
+
+
+def gaussian_reward(theta: np.ndarray, sigma: float, kappa: float) -> np.ndarray:
+    """Mean reward E[R(x)] of the generator N(theta, sigma^2), written out from theory.md."""
+    s2 = sigma**2 + kappa**2
+    return np.sqrt(kappa**2 / s2) * np.exp(-np.square(theta) / (2 * s2))
+
+
+def within_standard_errors(samples: np.ndarray, expected: np.ndarray, k: float = 4.0) -> np.ndarray:
+    """Per column: |mean - expected| <= k standard errors (or 1e-12 where the samples are constant)."""
+    se = samples.std(axis=0, ddof=1) / np.sqrt(samples.shape[0])
+    return np.abs(samples.mean(axis=0) - expected) <= np.maximum(k * se, 1e-12 * np.abs(expected))
+
+
+def problem(budget: float = 1e5, cg: float = 1.0, ct: float = 3.0, c_round: float = 0.0,
+            selection: str = "proportional", ratio: float = 3.0, batch: int = 1, max_rounds: int = 40,
+            model=None) -> Problem:
+    """A planning problem with the default Gaussian model unless another model is given."""
+    costs = CostModel(cg, ct, c_round, selection, ratio if selection == "fixed" else 1.0)
+    return Problem(model or GaussianModel(3.0, 1.0, 1.0), costs, float(budget), batch, max_rounds)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_plan(*args: str, timeout: float = 120, cwd: str | os.PathLike | None = None) -> Result:
+    """Run `python -m planner.cli ARGS` in a fresh interpreter and capture its output."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or REPO, env=env)
+    return Result(proc.returncode, proc.stdout, proc.stderr)

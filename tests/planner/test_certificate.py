@@ -1,0 +1,124 @@
+"""The free-form certificate: Theorem 3.1's shape, KKT against cvxpy, optimality, and its limits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from planner.models import GaussianModel, SurrogateModel
+from planner.plan import compare
+from planner.solvers import free_form, free_schedule
+
+from tests.planner.helpers import problem
+
+THEOREM_MODELS = [GaussianModel(3.0, 1.0, 1.0), GaussianModel(1.0, 2.0, 1.0), GaussianModel(3.0, 1.0, 2.0),
+                  SurrogateModel(0.9, 0.5, 0.5, 0.2, 1.0), SurrogateModel(0.9, 0.5, 0.6, 0.1, 0.5)]
+
+
+@pytest.mark.parametrize("costs", [dict(cg=0.0, ct=1.0), dict(cg=0.0, ct=1.0, c_round=100.0),
+                                   dict(cg=1.0, ct=3.0, selection="fixed", ratio=2.0)],
+                         ids=["cg=0", "cg=0-with-round-cost", "fixed"])
+@pytest.mark.parametrize("model", THEOREM_MODELS, ids=lambda m: f"{m.kind}-u*={m.optimal_base():.4g}")
+def test_free_form_optimum_is_exponential_with_ratio_u_star(model, costs):
+    """Theorem 3.1: at equal cost per kept sample, n_{t+1}/n_t = u* wherever n_t is above its floor."""
+    cert = free_form(problem(budget=1e5, model=model, **costs))
+    n = np.array(cert.n)
+    above_floor = n[:-1] > 1 + 1e-6
+    assert above_floor.sum() >= 3
+    np.testing.assert_allclose(n[1:][above_floor] / n[:-1][above_floor], model.optimal_base(), rtol=1e-6)
+
+
+CVXPY_CASES = {
+    "gaussian-fixed": dict(budget=1e4, cg=0.5, ct=1.0, selection="fixed", ratio=4.0, max_rounds=8,
+                           model=GaussianModel(1.0, 2.0, 1.0)),
+    "gaussian-proportional-batch7": dict(budget=1e5, c_round=100.0, batch=7, max_rounds=6),
+    "surrogate-proportional": dict(budget=1e4, cg=1.0, ct=1.0, max_rounds=8,
+                                   model=SurrogateModel(0.9, 0.5, 0.6, 0.2, 1.0)),
+    "surrogate-gamma-half": dict(budget=1e4, cg=0.0, ct=2.0, c_round=50.0, max_rounds=10,
+                                 model=SurrogateModel(0.9, 0.5, 0.5, 0.2, 0.5)),
+}
+
+
+@pytest.mark.parametrize("case", CVXPY_CASES)
+def test_kkt_certificate_agrees_with_cvxpy(case):
+    """Water-filling and a generic conic solver give the same certificate (gaps within 1e-3 relative)."""
+    p = problem(**CVXPY_CASES[case])
+    kkt, cvx = free_form(p, "kkt"), free_form(p, "cvxpy")
+    assert len(kkt.n) == len(cvx.n)
+    assert abs(kkt.gap - cvx.gap) <= 1e-3 * kkt.gap
+    np.testing.assert_allclose(kkt.n, cvx.n, rtol=0.02, atol=0.05)
+
+
+def best_free_schedule(p, T):
+    """Independent reference: SLSQP on log n_t, maximising the model's own prediction under the true cost."""
+    cert_n = np.array(free_form(p).n)
+    start = np.log(cert_n) if len(cert_n) == T else np.log(np.full(T, p.budget / (10 * T)))
+    scale = float(p.outcome(np.exp(start)).gap)
+    result = minimize(lambda x: float(p.outcome(np.exp(x)).gap) / scale, start, method="SLSQP",
+                      bounds=[(np.log(p.batch), None)] * T,
+                      constraints=[{"type": "ineq", "fun": lambda x: 1 - float(p.outcome(np.exp(x)).cost) / p.budget}],
+                      options={"ftol": 1e-14, "maxiter": 1000})
+    return result.fun * scale
+
+
+@pytest.mark.parametrize("cg, ct, budget", [(1.0, 3.0, 1e3), (10.0, 1.0, 1e4), (1.0, 3.0, 1e5)])
+def test_certificate_is_optimal_under_fixed_ratio_selection(cg, ct, budget):
+    """With a constant cost per kept sample the program is convex: a generic optimiser cannot beat it."""
+    p = problem(budget=budget, cg=cg, ct=ct, selection="fixed", ratio=3.0)
+    cert = free_form(p)
+    assert cert.cost == pytest.approx(budget, rel=1e-6)
+    assert best_free_schedule(p, len(cert.n)) >= cert.gap * (1 - 1e-6)
+
+
+@pytest.mark.parametrize("cg, ct, budget", [(1.0, 3.0, 1e3), (10.0, 1.0, 1e3), (10.0, 3.0, 1e4)])
+def test_certificate_under_proportional_selection_is_near_optimal(cg, ct, budget):
+    """The fixed point (solve, recompute k_t, solve) ignores that early samples cheapen later rounds,
+    so a generic optimiser beats it slightly; measured at most 0.13 % of the gap for these cases."""
+    p = problem(budget=budget, cg=cg, ct=ct)
+    cert = free_form(p)
+    assert cert.gap <= best_free_schedule(p, len(cert.n)) * 1.0025
+
+
+@pytest.mark.parametrize("selection, budget, batch", [("proportional", 1e3, 1), ("proportional", 1e5, 64),
+                                                      ("fixed", 3e3, 64), ("fixed", 1e5, 1)])
+def test_certificate_bounds_every_strategy(selection, budget, batch):
+    """In the paper's regime (theta0=3, sigma=kappa=1) no strategy's plan beats the free-form gap."""
+    plans = compare(problem(budget=budget, selection=selection, batch=batch))
+    assert len(plans) == 5
+    for plan in plans:
+        assert plan.gap >= plan.certificate.gap * (1 - 1e-9), plan.schedule.strategy
+        assert plan.gap_percent() >= -1e-7
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_free_schedule_is_an_affordable_whole_batch_plan(batch):
+    """The certificate's shape rounded to whole batches stays within the budget and close to its gap."""
+    p = problem(budget=1e5, batch=batch)
+    cert = free_form(p)
+    schedule = free_schedule(p, cert)
+    out = p.outcome(schedule.array)
+    assert schedule.strategy == "free" and schedule.rounds == len(cert.n)
+    assert all(k % batch == 0 for k in schedule.n) and out.cost <= p.budget
+    assert out.gap <= cert.gap * 1.1
+
+
+# Known limits of the certificate (shared/theory.md calls it "a bound no schedule of any shape can
+# beat"). Strict xfails: they start failing loudly if the certificate is made a true bound.
+@pytest.mark.xfail(strict=True, reason="certificate is not a bound when the bias still dominates after T "
+                   "rounds (m_T^2 > s2 + v_T): there E[r] grows with the variance, so fewer samples win")
+def test_certificate_bounds_plans_when_few_rounds_are_affordable():
+    """theta0=3.3, sigma=0.81, kappa=2.72, one affordable kept sample: n=1 beats the certificate's n=1.64."""
+    p = problem(budget=163.3, cg=10.0, ct=0.5, selection="fixed", ratio=9.85,
+                model=GaussianModel(3.317, 0.8095, 2.7163), max_rounds=25)
+    plan = compare(p)[3]
+    assert plan.gap >= plan.certificate.gap  # observed: plan gap 16 % below the certificate's
+
+
+@pytest.mark.xfail(strict=True, reason="under proportional selection the fixed point is not the optimum; "
+                   "with acceptance moving a lot (surrogate near r=0) the best exponential plan beats it")
+def test_certificate_bounds_plans_under_proportional_selection_with_a_steep_surrogate():
+    """Surrogate from r=0.035: the exponential plan's gap is 0.7 % below the certificate's."""
+    p = problem(budget=767.47, cg=0.1, ct=1.0, max_rounds=28,
+                model=SurrogateModel(0.6703908, 0.6350002, 0.7770482, 0.7460141, 0.8044152))
+    plan = compare(p)[3]
+    assert plan.gap >= plan.certificate.gap

