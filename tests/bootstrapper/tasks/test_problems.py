@@ -48,7 +48,7 @@ def test_train_and_test_draws_are_disjoint(level: str) -> None:
     assert not {(p.template, p.numbers) for p in train} & {(p.template, p.numbers) for p in test}
     test_names = {n for n, _ in TEST_NAMES}
     assert all(not test_names & set(re.findall(r"[A-Z][a-z]+", p.question)) for p in train)
-    assert len({p.question for p in test}) > 250  # the test split is not a handful of repeats
+    assert len({(p.template, p.numbers) for p in test}) == len(test)  # a held-out set has no repeats
 
 
 def test_levels_add_one_and_two_operations() -> None:
@@ -66,9 +66,11 @@ def test_levels_add_one_and_two_operations() -> None:
         assert ops["p1"][template] == {base + 1} and ops["p2"][template] == {base + 2}
 
 
-def test_unknown_level_or_split_is_refused() -> None:
+def test_unknown_level_split_or_too_many_problems_are_refused() -> None:
     with pytest.raises(ValueError, match="p3"):
         draw_problems(0, "p3", "train", 1)
+    with pytest.raises(ValueError, match="fewer than 500 distinct base"):
+        draw_problems(0, "base", "test", 500)
     with pytest.raises(ValueError, match="valid"):
         draw_problem(np.random.default_rng(0), "base", "valid")
 

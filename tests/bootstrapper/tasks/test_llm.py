@@ -1,0 +1,193 @@
+"""LLM task with a tiny random Llama and a tokenizer built here: the protocol, training, resume, errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from bootstrapper.tasks import TaskError, get_task
+from bootstrapper.tasks.llm import LLMConfig, LLMTask
+from bootstrapper.tasks.problems import LEVELS, SHOTS, TEST_NAMES, draw_problems, parse_answer
+from planner.jsonio import InputError
+
+CHAT_TEMPLATE = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+                 "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+SPECIAL = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
+
+
+def build_tiny_model(folder: Path, chat_template: str | None = CHAT_TEMPLATE) -> Path:
+    """A word-level tokenizer trained on the problem texts and a 2-layer Llama (hidden 32), saved to folder."""
+    texts = [f"{p.question} {p.solution}" for level in LEVELS for split in ("train", "test")
+             for p in draw_problems(0, level, split, 200)]
+    texts += [f"system user assistant {q} {a}" for q, a in SHOTS]
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
+    tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=SPECIAL))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>",
+                                   bos_token="<|im_start|>", eos_token="<|im_end|>")
+    fast.chat_template = chat_template
+    fast.save_pretrained(folder)
+    ids = [fast.convert_tokens_to_ids(t) for t in ("<pad>", "<|im_start|>", "<|im_end|>")]
+    config = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         pad_token_id=ids[0], bos_token_id=ids[1], eos_token_id=ids[2])
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """A 32-wide model runs fastest on one thread; restore the caller's setting afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def task(tiny: Path) -> LLMTask:
+    return LLMTask(LLMConfig(model_path=str(tiny), max_new_tokens=6, eval_per_level=6, gen_batch=4,
+                             micro_batch=4, lr=3e-3, device="cpu"))
+
+
+def gold_samples(n: int) -> list[dict]:
+    """n training problems answered with their worked solutions (all correct)."""
+    return [{"question": p.question, "answer": p.solution, "gold": p.gold, "level": p.level, "template": p.template}
+            for p in draw_problems(1, "base", "train", n)]
+
+
+def weights(state) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in state.model.parameters()]
+
+
+def test_registry_and_config_round_trip(task: LLMTask) -> None:
+    assert get_task("llm") is LLMTask
+    again = LLMTask.from_json(task.config.to_json())
+    assert again.config == task.config
+    assert task.config.to_json()["shots"] == 2 and task.config.to_json()["instruction"] == ""
+    with pytest.raises(InputError, match="unknown key"):
+        LLMTask.from_json({"nope": 1})
+
+
+@pytest.mark.parametrize("field, value", [
+    ("train_levels", ("p9",)), ("eval_levels", ()), ("temperature", 0.0), ("lr", -1.0), ("max_new_tokens", 0),
+    ("micro_batch", 1.5), ("shots", 3), ("device", "tpu"), ("gguf_file", "other.gguf"), ("eval_per_level", 500),
+    ("test_seed", -1), ("instruction", 3)])
+def test_bad_config_is_a_task_error_naming_the_value(field: str, value) -> None:
+    with pytest.raises(TaskError, match=field):
+        LLMConfig(**{field: value})
+
+
+def test_generate_and_reward(task: LLMTask) -> None:
+    state = task.init_state(0)
+    batch = task.generate(state, 6)
+    assert task.size(batch) == 6
+    assert set(batch[0]) == {"question", "answer", "gold", "level", "template"}
+    assert all(s["level"] == "base" and isinstance(s["answer"], str) for s in batch)
+    assert not any(name in s["question"] for name, _ in TEST_NAMES for s in batch)  # training problems only
+    reward = task.reward(state, batch)
+    assert reward.shape == (6,) and reward.dtype == float and set(reward) <= {0.0, 1.0}
+    np.testing.assert_array_equal(task.reward(state, gold_samples(3)), [1.0, 1.0, 1.0])
+    assert task.take(batch, np.array([2, 0])) == [batch[2], batch[0]]
+    assert task.concat([batch[:2], batch[2:]]) == batch
+
+
+def test_generate_follows_the_seed(task: LLMTask) -> None:
+    first, second, other = (task.generate(task.init_state(seed), 4) for seed in (3, 3, 4))
+    assert first == second
+    assert [s["question"] for s in first] != [s["question"] for s in other]
+
+
+def test_loss_is_on_answer_tokens_only(task: LLMTask) -> None:
+    state = task.init_state(0)
+    samples = gold_samples(2)
+    tok, manual = state.tokenizer, []
+    for s in samples:
+        prompt = task.prompt(tok, s["question"])
+        p = tok(prompt, add_special_tokens=False).input_ids
+        t = tok(s["answer"] + "<|im_end|>\n", add_special_tokens=False).input_ids
+        with torch.no_grad():
+            logits = state.model(torch.tensor([p + t])).logits[0]
+        manual.append(torch.nn.functional.cross_entropy(logits[len(p) - 1:-1], torch.tensor(t), reduction="sum") / len(t))
+        assert task.loss(state, [s]) == pytest.approx(float(manual[-1]), rel=1e-5)
+    assert task.loss(state, samples) == pytest.approx(task.loss(state, samples[::-1]), rel=1e-5)
+
+
+def test_training_lowers_the_loss_on_the_kept_batch(task: LLMTask) -> None:
+    state = task.init_state(0)
+    kept = gold_samples(8)
+    before = task.loss(state, kept)
+    for _ in range(3):
+        state = task.train(state, kept)
+    assert task.loss(state, kept) < 0.9 * before
+
+
+def test_training_on_nothing_changes_nothing(task: LLMTask) -> None:
+    state = task.init_state(0)
+    before = weights(state)
+    state = task.train(state, [])
+    assert all(torch.equal(a, b) for a, b in zip(before, weights(state)))
+    assert not state.optimizer.state
+
+
+def test_evaluate_reports_accuracy_and_standard_errors(task: LLMTask) -> None:
+    state = task.init_state(0)
+    metrics = task.evaluate(state)
+    assert set(metrics) == {"reward", "acc_base", "se_base", "acc_p1", "se_p1"}
+    assert metrics["reward"] == metrics["acc_base"]
+    assert all(0.0 <= v <= 1.0 for v in metrics.values())
+    assert task.evaluate(state) == metrics
+
+
+def test_save_load_resumes_exactly(task: LLMTask, tmp_path: Path) -> None:
+    state = task.init_state(5)
+    state = task.train(state, gold_samples(8))
+    task.save(state, tmp_path)
+    loaded = task.load(tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(weights(state), weights(loaded)))
+    assert task.generate(state, 4) == task.generate(loaded, 4)
+    kept = gold_samples(6)
+    state, loaded = task.train(state, kept), task.train(loaded, kept)
+    assert all(torch.equal(a, b) for a, b in zip(weights(state), weights(loaded)))
+    assert task.generate(state, 3) == task.generate(loaded, 3)
+
+
+def test_tokenizer_without_chat_template_is_refused(tmp_path: Path) -> None:
+    folder = build_tiny_model(tmp_path, chat_template=None)
+    assert AutoTokenizer.from_pretrained(folder).chat_template is None
+    with pytest.raises(TaskError, match="no chat template"):
+        LLMTask(LLMConfig(model_path=str(folder))).init_state(0)
+
+
+def test_missing_or_broken_model_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match="does not exist"):
+        LLMTask(LLMConfig(model_path=str(tmp_path / "nope"))).init_state(0)
+    with pytest.raises(TaskError, match="model.gguf is missing"):
+        LLMTask(LLMConfig(model_path=str(tmp_path), gguf_file="model.gguf")).init_state(0)
+    with pytest.raises(TaskError, match="cannot load"):
+        LLMTask(LLMConfig(model_path=str(tmp_path))).init_state(0)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(TaskError, match="is not a folder"):
+        LLMTask(LLMConfig(model_path=str(tmp_path / "file"))).init_state(0)
+    with pytest.raises(TaskError, match="optimizer.pt"):
+        LLMTask(LLMConfig(model_path=str(tmp_path))).load(tmp_path)
+
+
+@pytest.mark.realmodel
+def test_shipped_smollm2_answers_with_a_number() -> None:
+    """Two-shot greedy answers of the shipped model to 4 easy problems end in a number (~30 s alone)."""
+    task = LLMTask(LLMConfig(device="cpu"))
+    state = task.init_state(0)
+    problems = draw_problems(0, "base", "test", 4)
+    answers = task.complete(state, [p.question for p in problems], sample=False)
+    assert all(parse_answer(a) is not None for a in answers), answers
