@@ -102,7 +102,8 @@ class RunDir:
             shutil.rmtree(stale, ignore_errors=True)
         (tmp / "task").mkdir(parents=True)
         save_task_state(tmp / "task")
-        atomic_write_json(tmp / "engine.json", {**engine, "record": record})
+        # No atomic write needed inside tmp: the folder is published whole by the rename below.
+        (tmp / "engine.json").write_text(json.dumps({**engine, "record": record}))
         _fsync_tree(tmp)
         if self.checkpoint.exists():
             os.rename(self.checkpoint, old)

@@ -1,0 +1,40 @@
+"""Shared bits of the benchmark scripts: result files, scratch folders, tables."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def scratch() -> str:
+    """A scratch folder, in memory (tmpfs) where the machine has one, for many short runs."""
+    return tempfile.mkdtemp(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None, prefix="spendwise-bench-")
+
+
+def save(name: str, result: dict, out: Path | None = None) -> Path:
+    """Write result (with the machine and the command line) as results/NAME.json."""
+    import sys
+
+    from planner.jsonio import atomic_write_json
+
+    path = (out or RESULTS) / f"{name}.json"
+    atomic_write_json(path, {"command": " ".join(["python3"] + sys.argv), "machine": machine(), **result})
+    return path
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    """A plain text table: columns are (key, format) pairs."""
+    head = "  ".join(f"{k:>14}" for k, _ in columns)
+    body = ["  ".join(f"{format(r[k], f) if r[k] is not None else '-':>14}" for k, f in columns) for r in rows]
+    return "\n".join([head] + body)
