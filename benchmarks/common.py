@@ -35,6 +35,12 @@ def save(name: str, result: dict, out: Path | None = None) -> Path:
 
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """A plain text table: columns are (key, format) pairs."""
-    head = "  ".join(f"{k:>14}" for k, _ in columns)
-    body = ["  ".join(f"{format(r[k], f) if r[k] is not None else '-':>14}" for k, f in columns) for r in rows]
+    head = "  ".join(f"{k:>14}" if f else f"{k:<36}" for k, f in columns)
+    body = ["  ".join(_cell(r[k], f) for k, f in columns) for r in rows]
     return "\n".join([head] + body)
+
+
+def _cell(value, fmt: str) -> str:
+    if not fmt:
+        return f"{value:<36}"
+    return f"{'-' if value is None else format(value, fmt):>14}"

@@ -34,15 +34,23 @@ def prior_model(reward0: float) -> SurrogateModel:
     return SurrogateModel(r_star, min(gap, 0.999 * r_star), 0.5, 0.1 * gap, 1.0)
 
 
+MIN_PILOT_ROUNDS = 3  # the fits need a few transitions per pilot
+
+
 def pilot_plan(name: str, problem: Problem, rounds: int, task: str, seed: int) -> Plan:
-    """A pilot schedule of the named shape, sized by the prior to spend its share."""
+    """A pilot schedule of the named shape, sized by the prior to spend its share, with as many
+    rounds (at most `rounds`, at least 3) as that share can pay for."""
     family, param = PILOTS[name]
+    counts = np.arange(rounds, MIN_PILOT_ROUNDS - 1, -1)
     shape = FAMILIES[family].shape(np.array(param), np.arange(rounds, dtype=float))
-    sized = size(problem, shape[None, :], np.array([rounds]))
-    if not np.isfinite(sized.gap[0]):
-        raise InputError(f"the pilot budget {problem.budget:g} cannot pay for {rounds} pilot rounds; "
+    sized = size(problem, np.broadcast_to(shape, (len(counts), rounds)), counts)
+    feasible = np.flatnonzero(np.isfinite(sized.gap))
+    if not len(feasible):
+        raise InputError(f"the pilot budget {problem.budget:g} cannot pay for {MIN_PILOT_ROUNDS} pilot rounds; "
                          "raise --pilot or the budget")
-    schedule = Schedule.from_array(family, sized.n[0], float(sized.n0[0]), param if family != "constant" else None)
+    i = feasible[0]
+    schedule = Schedule.from_array(family, sized.n[i, : counts[i]], float(sized.n0[i]),
+                                   param if family != "constant" else None)
     return Plan(problem, schedule, f"pilot-{name}", free_form(problem), task=task, seed=seed)
 
 
