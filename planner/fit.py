@@ -205,7 +205,11 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
     r_star = c / (1 - a) if a < 1 else math.inf
     grad = np.array([1 / (1 - a), c / (1 - a) ** 2, 0.0])  # delta method for r* = c / (1 - a)
     se_r = math.sqrt(max(float(grad @ cov @ grad), 0.0))
-    model_r_star = min(max(c_m / (1 - a_m), float(np.nanmax(obs.after)) + 1e-9), 1.0)
+    # Under the model a round of n leaves a gap of at least b n^-gamma, so r* lies that far above every
+    # reward seen; flooring r* at the highest reward alone made the last reading look like the optimum
+    # (gap ~ 0), and replanning then stopped with most of the budget unspent.
+    floor = float(np.nanmax(obs.after + b_m * obs.n ** -g))
+    model_r_star = min(max(c_m / (1 - a_m), floor + 1e-9), 1.0)
     model = SurrogateModel(model_r_star, _gap(model_r_star, obs.start_reward), a_m, b_m, g)
     rmse, r2 = _quality(r_next, resid)
     estimates = (_interval("r_star", r_star, se_r, q), _interval("a", a, se_a, q),
