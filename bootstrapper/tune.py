@@ -91,8 +91,16 @@ def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, 
     best_run = runs[list(PILOTS).index(best)]
     checkpoint = root / f"pilot-{best}" / "checkpoint" / "task"
     candidates[f"pilot-{best}"] = (restart_model(fitted.model, best_run), str(checkpoint.resolve()))
-    plans = {where: (recommend(dataclasses.replace(rest, model=model), trials=trials, seed=seed, task=task.name),
-                     checkpoint) for where, (model, checkpoint) in candidates.items()}
+    plans = {}
+    for where, (model, checkpoint) in candidates.items():
+        try:  # a start the fitted model deems hopeless (one round costs more than is left) is skipped
+            plans[where] = (recommend(dataclasses.replace(rest, model=model), trials=trials, seed=seed,
+                                      task=task.name), checkpoint)
+        except InputError:
+            continue
+    if not plans:
+        raise InputError(f"after the pilots, {rest.budget:g} is left, which the fitted model says cannot pay "
+                         "for a single round; raise the budget or lower --pilot")
     where = max(plans, key=lambda k: plans[k][0].predicted_reward)
     plan, checkpoint = plans[where]
     start = {"from": where, "checkpoint": checkpoint, "task_config": task.config.to_json(), "pilot_spent": spent,

@@ -54,9 +54,11 @@ def size(problem: Problem, shape: np.ndarray, rounds: np.ndarray, iterations: in
         with np.errstate(invalid="ignore"):
             new = np.maximum(spendable, 0.0) / (weight * (cm.ct + cm.cg * q)).sum(axis=-1)
         new = np.where(np.isfinite(new), new, 0.0)
-        done = np.all(np.abs(new - n0) <= 1e-9 * n0)
+        # A row is settled when it stops moving, or when even its largest round is below one
+        # batch: rounding then keeps one batch per round whatever n0 is (checked below).
+        settled = (np.abs(new - n0) <= 1e-9 * n0) | (new * weight.max(axis=-1) < batch)
         n0 = new
-        if done:
+        if np.all(settled):
             break
     # Round down to whole batches; rounding can raise E[1/acceptance] a little, so shrink and
     # re-round the rows whose integer schedule would pass the budget.
