@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                        "schedules side by side"),
     "execute": ("bootstrapper.cli", "run a plan on a task round by round within the budget (resumable)"),
     "fit": ("planner.fit_cli", "fit a reward model to a run's rounds.jsonl, with 95 % intervals"),
+    "best": ("planner.best_cli", "the best plan found so far in a shared Optuna study (--storage, --study)"),
     "tune": ("bootstrapper.tune_cli", "run cheap pilot rounds on a task, fit the model, plan the rest of the budget"),
 }
 

@@ -10,9 +10,7 @@ import dataclasses
 import functools
 import math
 
-from planner.costs import CostModel
 from planner.jsonio import InputError, from_dict
-from planner.models import model_from_json
 from planner.problem import Outcome, Problem
 from planner.schedules import FAMILIES, Schedule
 from planner.solvers import Certificate, free_form, free_schedule, make_solver
@@ -106,8 +104,7 @@ class Plan:
         if not isinstance(data, dict) or data.get("format") != VERSION:
             raise InputError(f"not a spendwise plan file (format {VERSION} expected)")
         try:
-            problem = Problem(model_from_json(data["model"]), from_dict(CostModel, data["costs"], "plan costs"),
-                              float(data["budget"]), int(data["batch"]), int(data["max_rounds"]))
+            problem = Problem.from_json(data)
             schedule = Schedule(data["strategy"], tuple(int(r["n"]) for r in data["schedule"]),
                                 data["n0"], data["param"])
             certificate = from_dict(Certificate, data["certificate_detail"], "plan certificate")

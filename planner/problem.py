@@ -31,6 +31,24 @@ class Problem:
             raise InputError(f"budget {self.budget:g} is too small for one round of {self.batch} kept "
                              f"sample(s), which is expected to cost {smallest:.4g}")
 
+    def to_json(self) -> dict:
+        return {"model": self.model.to_json(), "costs": self.costs.to_json(), "budget": self.budget,
+                "batch": self.batch, "max_rounds": self.max_rounds}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Problem":
+        """Rebuild a problem from to_json's object; malformed input raises InputError."""
+        from planner.jsonio import from_dict
+        from planner.models import model_from_json
+
+        try:
+            return cls(model_from_json(data["model"]), from_dict(CostModel, data["costs"], "costs"),
+                       float(data["budget"]), int(data["batch"]), int(data["max_rounds"]))
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(f"the problem description is malformed ({e.__class__.__name__}: {e})") from None
+
     def outcome(self, n: np.ndarray) -> "Outcome":
         """Expected generated counts, costs and rewards of the schedule(s) n: (..., T)."""
         n = np.asarray(n, dtype=float)

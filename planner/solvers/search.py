@@ -6,7 +6,9 @@ RDB storage (SQLite file, PostgreSQL, MySQL) so several processes search it toge
 """
 from __future__ import annotations
 
+import json
 import math
+import time
 
 import numpy as np
 
@@ -32,16 +34,16 @@ class OptunaSolver:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         fam = get_family(family)
-        try:
-            study = optuna.create_study(
-                direction="minimize", sampler=optuna.samplers.TPESampler(seed=self.seed),
-                storage=self.storage, study_name=self.study_name, load_if_exists=True)
-        except Exception as e:  # bad URL, missing database driver, unreachable or unwritable database
-            if self.storage is None:
-                raise
-            reason = (str(e).strip().splitlines() or [""])[0]
-            raise InputError(f"cannot open the Optuna storage {self.storage!r} "
-                             f"({type(e).__name__}: {reason})") from None
+        study = self._open(optuna)
+        # The study remembers its problem, so every worker searches the same one and `plan best`
+        # can rebuild the plan from the storage alone.
+        described = {"problem": problem.to_json(), "family": family}
+        if "problem" not in study.user_attrs:
+            for key, value in described.items():
+                study.set_user_attr(key, value)
+        elif {k: study.user_attrs.get(k) for k in described} != json.loads(json.dumps(described)):
+            raise InputError(f"study {study.study_name!r} in {self.storage} searches a different problem; "
+                             "use the same flags or another --study")
         if family == "exponential" and not study.trials:
             base = min(max(problem.model.optimal_base(), fam.low), fam.high)
             study.enqueue_trial({fam.param_name: base}, skip_if_exists=True)
@@ -62,6 +64,25 @@ class OptunaSolver:
 
         study.optimize(objective, n_trials=self.trials)
         return study
+
+    def _open(self, optuna, attempts: int = 5):
+        """Create or join the study. Workers starting together race to create the database
+        schema, and all but one see an error; they wait a moment and join."""
+        for attempt in range(attempts):
+            try:
+                return optuna.create_study(
+                    direction="minimize", sampler=optuna.samplers.TPESampler(seed=self.seed),
+                    storage=self.storage, study_name=self.study_name, load_if_exists=True)
+            except Exception as e:  # bad URL, missing driver, unreachable database, or the race
+                if self.storage is None:
+                    raise
+                racing = type(e).__name__ in ("IntegrityError", "OperationalError")
+                if attempt + 1 < attempts and racing:
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                reason = (str(e).strip().splitlines() or [""])[0]
+                raise InputError(f"cannot open the Optuna storage {self.storage!r} "
+                                 f"({type(e).__name__}: {reason})") from None
 
     def solve(self, problem: Problem, family: str = "exponential") -> Schedule:
         return best_schedule(self.study(problem, family), family)
