@@ -1,0 +1,131 @@
+"""Studies 2 and 3 — a real task (ddpm: MNIST denoising; llm: word problems with SmolLM2):
+constant, linear and exponential schedules picked by hand as in the paper, and the planner's
+auto-tuned plan (`plan tune`, 10 % pilots), all at the same total compute, several seeds.
+
+    python3 benchmarks/task_strategies.py --task ddpm --budget 900 --seeds 3
+    python3 benchmarks/task_strategies.py --task llm --budget 3600 --seeds 3 -o eval_per_level=64
+    python3 benchmarks/task_strategies.py --task ddpm --quick --model-path TINY_UNET_FOLDER
+
+The budget is in seconds of this machine: c_g and c_t are measured (seconds per generated and
+per trained sample) and the per-round cost is the measured evaluation time. Writes
+results/<task>_study.json and .png (final reward with error bars; reward vs compute).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import RESULTS, save, table  # noqa: E402
+from bootstrapper.calibrate import measure  # noqa: E402
+from bootstrapper.cli import task_config  # noqa: E402
+from bootstrapper.engine import execute  # noqa: E402
+from bootstrapper.rundir import RunDir  # noqa: E402
+from bootstrapper.tasks import get_task  # noqa: E402
+from bootstrapper.tune import prior_model, tune  # noqa: E402
+from planner.costs import CostModel  # noqa: E402
+from planner.plan import Plan  # noqa: E402
+from planner.problem import Problem  # noqa: E402
+from planner.schedules import FAMILIES, Schedule  # noqa: E402
+from planner.sizing import size  # noqa: E402
+from planner.solvers import free_form  # noqa: E402
+
+HAND_PICKED = {"constant": ("constant", 0.0), "linear": ("linear", 1.0)}
+
+
+def hand_plan(problem: Problem, family: str, param: float, rounds: int, task: str) -> Plan:
+    """A hand-picked shape with `rounds` rounds, sized (by the prior) to spend the budget."""
+    shape = FAMILIES[family].shape(np.array(param), np.arange(rounds, dtype=float))
+    sized = size(problem, shape[None, :], np.array([rounds]))
+    schedule = Schedule.from_array(family, sized.n[0], float(sized.n0[0]), None if family == "constant" else param)
+    return Plan(problem, schedule, "hand-picked", free_form(problem), task=task)
+
+
+def run(plan: Plan, task, folder: Path, seed: int) -> list[dict]:
+    RunDir(folder).prepare(plan.to_json(), {"task": task.name, "seed": seed})
+    return execute(plan, task, folder, seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=("ddpm", "llm", "gaussian"))
+    parser.add_argument("--budget", type=float, help="seconds of compute per strategy and seed")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the hand-picked schedules")
+    parser.add_argument("--base", type=float, default=2.0, help="hand-picked exponential base (paper: 2 for LLM)")
+    parser.add_argument("--batch", type=int, default=8, help="kept samples per round are multiples of this")
+    parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds: checks the outputs")
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option")
+    parser.add_argument("--model-path", help="local model folder (default: the task's shipped model)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    seeds, rounds = (1, 3) if args.quick else (args.seeds, args.rounds)
+    task_cls = get_task(args.task)
+    task = task_cls(task_config(task_cls, args.option, args.model_path))
+    start = task.init_state(0)
+    probe = measure(task, start, samples=8 if args.quick else 32)
+    t0 = time.perf_counter()
+    initial = task.evaluate(start)
+    eval_seconds = time.perf_counter() - t0
+    costs = CostModel(probe["cg"], probe["ct"], eval_seconds)
+    budget = args.budget or (40 * eval_seconds if args.quick else 200 * eval_seconds)
+    problem = Problem(prior_model(initial["reward"]), costs, budget, args.batch, max(rounds, 12))
+    plans = {name: hand_plan(problem, family, param, rounds, task.name) for name, (family, param) in HAND_PICKED.items()}
+    plans[f"exponential {args.base:g}^t"] = hand_plan(problem, "exponential", args.base, rounds, task.name)
+    name = f"{args.task}_study" + ("_quick" if args.quick else "")
+    folder = args.out / f"{name}_runs"
+    rows, curves = [], {}
+    for seed in range(seeds):
+        tuned = tune(task, problem, 0.1, folder / f"tune-{seed}", seed)
+        for label, plan in {**plans, "planner (tuned)": tuned.plan}.items():
+            history = run(plan, task, folder / f"{label.split()[0]}-{seed}", seed)
+            spent0 = tuned.pilot_spent if plan is tuned.plan else 0.0
+            curves.setdefault(label, []).append([(spent0 + r["spent"], r["reward"], r["metrics"]) for r in history])
+    for label, runs in curves.items():
+        finals = np.array([r[-1][1] if r else initial["reward"] for r in runs])
+        metric = {k: float(np.mean([r[-1][2][k] for r in runs if r])) for k in (runs[0][-1][2] if runs[0] else {})}
+        rows.append({"strategy": label, "rounds": float(np.mean([len(r) for r in runs])),
+                     "final_reward": float(finals.mean()),
+                     "se": float(finals.std(ddof=1) / np.sqrt(len(finals))) if len(finals) > 1 else None,
+                     "spent": float(np.mean([r[-1][0] for r in runs if r])), "metrics": metric})
+    print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
+          f"budget {budget:.0f} s per run")
+    print(table(rows, [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]))
+    plot(curves, rows, initial["reward"], args.out / f"{name}.png", args.task)
+    result = {"task": args.task, "task_config": task.config.to_json(), "initial": initial, "costs": costs.to_json(),
+              "budget": budget, "seeds": seeds, "rows": rows,
+              "plans": {k: list(p.schedule.n) for k, p in plans.items()},
+              "curves": {k: [[(s, r) for s, r, _ in run] for run in v] for k, v in curves.items()}}
+    print(f"wrote {save(name, result, args.out)}")
+
+
+def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, runs in curves.items():
+        for i, run in enumerate(runs):
+            left.plot([0] + [s for s, _, _ in run], [initial] + [r for _, r, _ in run], marker=".",
+                      color=f"C{list(curves).index(label)}", alpha=0.8, label=label if i == 0 else None)
+    left.set(xlabel="compute spent (s)", ylabel="held-out reward", title=f"{task}: reward vs compute")
+    left.legend(fontsize=7)
+    right.bar(range(len(rows)), [r["final_reward"] for r in rows], yerr=[r["se"] or 0 for r in rows], capsize=4)
+    right.axhline(initial, color="k", ls=":", label="before bootstrapping")
+    right.set_xticks(range(len(rows)), [r["strategy"] for r in rows], rotation=20, fontsize=7)
+    right.set(ylabel="final held-out reward (mean ± SE)", title="same compute, by strategy")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
