@@ -202,9 +202,11 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
     sw = np.sqrt(w)
     bounded = lsq_linear(X * sw[:, None], r_next * sw, bounds=([-np.inf, A_MIN, B_MIN], [np.inf, 1 - A_MIN, np.inf]))
     c_m, a_m, b_m = (float(v) for v in bounded.x)
-    r_star = c / (1 - a) if a < 1 else math.inf
-    grad = np.array([1 / (1 - a), c / (1 - a) ** 2, 0.0])  # delta method for r* = c / (1 - a)
-    se_r = math.sqrt(max(float(grad @ cov @ grad), 0.0))
+    r_star, se_r = math.inf, math.inf  # a >= 1 (within its interval's reach of 1): r* is not identified
+    if a < 1:
+        r_star = c / (1 - a)
+        grad = np.array([1 / (1 - a), c / (1 - a) ** 2, 0.0])  # delta method for r* = c / (1 - a)
+        se_r = math.sqrt(max(float(grad @ cov @ grad), 0.0))
     # Under the model a round of n leaves a gap of at least b n^-gamma, so r* lies that far above every
     # reward seen; flooring r* at the highest reward alone made the last reading look like the optimum
     # (gap ~ 0), and replanning then stopped with most of the budget unspent.
