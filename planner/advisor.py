@@ -1,0 +1,336 @@
+"""The Advisor: spendwise inside your own generate / filter / fine-tune loop.
+
+    advisor = Advisor(budget=2e5, cg=1.0, ct=3.0)
+    while (n := advisor.next_round()) is not None:    # keep n samples this round, generating
+        ...                                           # at most advisor.generation_cap
+        advisor.record(kept=..., generated=..., reward=...)
+
+It holds the plan, the ledger and the round log (records in the engine's rounds.jsonl format).
+After every recorded round it refits and replans with `planner.replan.replan`, the function
+behind `plan execute --replan`, so the Advisor and the engine give the same schedule for the
+same history.
+
+The engine stops generating the moment its ledger would pass the budget; a user's loop is not
+ours to stop, so each round comes with a cap, and the round is sized so the cap rarely binds:
+* generation_cap: the most samples the round may generate and still pay for training the n it
+  keeps plus the round's fixed cost out of what is left. A loop that stops generating at the
+  cap (and keeps at most n) never passes the budget.
+* reserve: the round asked for is the planned n_t cut down, in whole batches, until its expected
+  generated count plus `reserve_sd` standard deviations fits under that cap. Under proportional
+  selection the count generated for n kept is negative binomial, mean n q and variance
+  n q (q - 1), with q the generated-per-kept ratio of the last round (the plan's for round 0);
+  q measured on k kept samples is itself uncertain, which multiplies the variance by 1 + n / k.
+  Fixed-ratio rounds generate exactly ceil(r n). Only a round that would spend nearly everything
+  left is cut (in practice the last one), so the cap binds with probability about
+  P(N > mean + reserve_sd sd), and a loop that ignores the cap passes the budget only then, by
+  that round's excess over mean + reserve_sd sd. The reserve costs about reserve_sd sd of the
+  last round's generation; on a budget that pays for only a round or two of high-variance
+  generation it can leave nothing affordable, and a smaller reserve_sd is the remedy (a loop
+  honouring the cap is safe at any value).
+
+Measured seconds: pass seconds_generating and seconds_training to every record() (or to none).
+Then the budget and cost_per_round are seconds, cg and ct are guesses of seconds per generated
+and per kept sample until a round has measured them, and from then on they are the measured
+rates (total seconds generating / samples generated, total seconds training / samples kept, over
+every round so far): a round is charged its measured seconds plus cost_per_round, the plan is
+re-solved at those rates before replanning (as `plan execute --calibrate` re-solves it), and the
+cap is in samples at those rates, so a round running slower than the ones before can pass it.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import numbers
+import os
+import sys
+from collections.abc import Mapping
+
+import planner.replan as replanning
+from planner.costs import CostModel
+from planner.jsonio import InputError, check_positive
+from planner.models import DEFAULT_MODEL, KINDS, RewardModel, load_model, model_from_json
+from planner.plan import Plan, recommend
+from planner.problem import Problem
+
+FORMAT = 1  # of state_dict()
+FREE = sys.maxsize  # the cap when generating costs nothing
+
+
+class Advisor:
+    """How many samples to keep in each round of your own loop so the budget is spent best."""
+
+    def __init__(self, budget: float = 2e5, cg: float = 1.0, ct: float = 3.0, cost_per_round: float = 0.0,
+                 model: RewardModel | str | os.PathLike | None = None, selection: str = "proportional",
+                 ratio: float = 1.0, batch: int = 1, max_rounds: int = 40, replan: bool = True,
+                 reserve_sd: float = 3.0, initial_reward: float | None = None,
+                 initial_metrics: Mapping[str, float] | None = None) -> None:
+        """budget in cost units (or seconds, see the module doc); cg / ct per generated / kept
+        sample; cost_per_round per round; model: a RewardModel or a model file (default: the
+        planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
+        round 0 (optional; the refit uses it, as the engine uses run.json's)."""
+        if not isinstance(replan, bool):
+            raise InputError(f"replan must be True or False, got {replan!r}")
+        check_positive("reserve_sd", reserve_sd, allow_zero=True)
+        problem = Problem(_model(model), CostModel(cg, ct, cost_per_round, selection, ratio), budget, batch,
+                          max_rounds)
+        initial = None
+        if initial_reward is not None or initial_metrics is not None:
+            if initial_reward is None:
+                raise InputError("initial_metrics need initial_reward as well")
+            initial = _metrics(initial_metrics, _unit("initial_reward", initial_reward), "initial_metrics")
+        self.plan: Plan = recommend(problem)  # the plan for the whole budget, as `plan` prints it
+        self.replanning = replan
+        self.reserve_sd = float(reserve_sd)
+        self.initial: dict[str, float] | None = initial
+        self.history: list[dict] = []  # one record per round, as the engine's rounds.jsonl
+        self.spent = 0.0  # cost units (seconds once rounds are timed)
+        self.schedule: tuple[int, ...] = self.plan.schedule.n  # kept sizes planned from this round on
+        self._asked: int | None = None
+
+    @property
+    def budget(self) -> float:
+        return self.plan.problem.budget
+
+    @property
+    def timed(self) -> bool:
+        """True once rounds carry measured seconds: costs and budget are then seconds."""
+        return any(r["seconds"] is not None for r in self.history)
+
+    @property
+    def costs(self) -> CostModel:
+        """The prices in force: the given ones, with cg / ct replaced by measured seconds per sample."""
+        given = self.plan.problem.costs
+        timed = [r for r in self.history if r["seconds"] is not None]
+        rates = {}
+        for price, key, count in (("cg", "generate", "generated"), ("ct", "train", "kept")):
+            seconds, samples = sum(r["seconds"][key] for r in timed), sum(r[count] for r in timed)
+            if seconds > 0 and samples > 0:
+                rates[price] = seconds / samples
+        return dataclasses.replace(given, **rates)
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    def next_round(self) -> int | None:
+        """Samples to keep in this round, or None to stop; sets generation_cap (samples)."""
+        self._asked = self._sized(self.schedule[0]) if self.schedule else None
+        return self._asked
+
+    @property
+    def generation_cap(self) -> int | None:
+        """Most samples this round may generate within the budget (None before next_round or after it said stop)."""
+        return None if self._asked is None else self._cap(self._asked)
+
+    @property
+    def generation_forecast(self) -> tuple[float, float] | None:
+        """Expected samples this round will generate and their standard deviation (the round's spread)."""
+        return None if self._asked is None else self._forecast(self._asked)
+
+    def record(self, *, kept: int, generated: int, reward: float, seconds_generating: float | None = None,
+               seconds_training: float | None = None, metrics: Mapping[str, float] | None = None) -> None:
+        """Log a finished round (counts in samples, reward in [0, 1], seconds of wall time), charge
+        it to the ledger, then refit and replan the rounds left."""
+        kept, generated = _count("kept", kept), _count("generated", generated)
+        if generated < kept:
+            raise InputError(f"generated={generated} is fewer than kept={kept}: every kept sample was generated")
+        reward = _unit("reward", reward)
+        metrics = _metrics(metrics, reward, "metrics")
+        seconds = self._seconds(seconds_generating, seconds_training)
+        c = self.plan.problem.costs
+        cost = seconds["generate"] + seconds["train"] + c.c_round if seconds else float(c.price(kept, generated))
+        record = {"round": len(self.history), "n": self._asked, "kept": kept, "generated": generated,
+                  "cost": cost, "spent": self.spent + cost, "reward": reward, "metrics": metrics, "seconds": seconds}
+        self.history.append(record)
+        self.spent += cost
+        update = self._replan()
+        self.schedule = update.schedule
+        record["schedule"] = list(update.schedule)
+        if update.note:
+            record["replan"] = update.note
+        self._asked = None
+
+    def _replan(self) -> replanning.Replan:
+        """The engine's step after a round: refit and re-solve (replan=True), or the plan's own rest.
+        Timed rounds first re-solve the plan at the measured prices, as `plan execute --calibrate` does."""
+        plan = self.plan
+        if self.timed:
+            try:
+                plan = recommend(dataclasses.replace(plan.problem, costs=self.costs))
+            except InputError as e:
+                return replanning.Replan((), {"refit": False, "reason": f"at the measured seconds per sample, {e}"})
+        if not self.replanning:
+            return replanning.Replan(tuple(plan.schedule.n[len(self.history):]), {})
+        return replanning.replan(plan, self.history, self.spent, self.initial)
+
+    def _seconds(self, generating: float | None, training: float | None) -> dict[str, float] | None:
+        """The round's measured seconds, checked: both or neither, and the same as earlier rounds."""
+        if (generating is None) != (training is None):
+            raise InputError("give seconds_generating and seconds_training together, or neither")
+        if self.history and (generating is not None) != self.timed:
+            was = "were" if self.timed else "were not"
+            raise InputError(f"seconds {was} recorded for earlier rounds; record them for every round or none")
+        if generating is None:
+            return None
+        return {"generate": _nonnegative("seconds_generating", generating),
+                "train": _nonnegative("seconds_training", training)}
+
+    # ---- sizing the round --------------------------------------------------------------------
+
+    def _cap(self, n: int) -> int:
+        """Most samples a round keeping n may generate while spending stays within the budget (-1: none)."""
+        c = self.costs
+        room = self.budget - self.spent - c.ct * n - c.c_round
+        if room < 0:
+            return -1
+        if c.cg == 0 or room / c.cg >= FREE:
+            return FREE
+        cap = math.floor(room / c.cg)
+        while cap >= 0 and self.spent + float(c.price(n, cap)) > self.budget:  # floating-point edge
+            cap -= 1
+        return cap
+
+    def _needed(self, n: int) -> float:
+        """Samples to budget for generating n kept: the forecast mean plus reserve_sd sd."""
+        mean, sd = self._forecast(n)
+        return mean + self.reserve_sd * sd
+
+    def _forecast(self, n: int) -> tuple[float, float]:
+        """Mean and sd of the count generated for n kept. Fixed ratio: exactly ceil(k n).
+        Proportional: negative binomial with q generated per kept sample, q measured on the last
+        round that kept any (its error widens the sd), else the plan's expectation for round 0."""
+        if self.costs.selection == "fixed":
+            return float(math.ceil(self.costs.ratio * n)), 0.0
+        last = next((r for r in reversed(self.history) if r["kept"] > 0), None)
+        if last is None:
+            o = self.plan.outcome
+            q, widen = float(o.generated[0] / o.n[0]), 1.0
+        else:
+            q, widen = last["generated"] / last["kept"], 1.0 + n / last["kept"]
+        return n * q, math.sqrt(n * q * (q - 1) * widen)
+
+    def _sized(self, planned: int) -> int | None:
+        """The most whole batches, up to planned, whose needed generation fits under the cap."""
+        batch = self.plan.problem.batch
+        low, high = 0, planned // batch
+        while low < high:  # fitting is monotone in n: bisect on the number of batches
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if self._needed(mid * batch) <= self._cap(mid * batch) else (low, mid - 1)
+        return low * batch if low else None
+
+    # ---- reporting and checkpoints -------------------------------------------------------------
+
+    def summary(self) -> dict:
+        """Spending, rounds, the final reward against the plan and its certificate, the latest fit."""
+        p = self.plan
+        final = self.history[-1]["reward"] if self.history else (self.initial or {}).get("reward")
+        refits = [r["replan"]["fit"] for r in self.history if r.get("replan", {}).get("refit")]
+        fitted_r_star = model_from_json(refits[-1]["model"]).r_star if refits else None
+        return {
+            "rounds": len(self.history), "kept": [r["kept"] for r in self.history],
+            "spent": self.spent, "budget": self.budget, "unit": "seconds" if self.timed else "cost units",
+            "overspent": self.spent > self.budget, "initial_reward": (self.initial or {}).get("reward"),
+            "final_reward": final, "plan_model": p.problem.model.to_json(), "predicted_reward": p.predicted_reward,
+            "certificate_reward": p.certificate.reward,
+            "regret": None if final is None else p.certificate.reward - final,  # under the plan's model
+            "fit": refits[-1] if refits else None, "fitted_r_star": fitted_r_star,
+            "fitted_gap": None if fitted_r_star is None or final is None else fitted_r_star - final,
+            "schedule": list(self.schedule),
+        }
+
+    def report(self) -> str:
+        """A few lines for people: spent, rounds, reward and regret against the plan, the fitted model."""
+        s = self.summary()
+        lines = [f"spendwise advisor: {s['rounds']} rounds, spent {s['spent']:,.6g} of {s['budget']:,.6g} "
+                 f"{s['unit']} ({100 * s['spent'] / s['budget']:.1f} %)" + ("  OVERSPENT" if s["overspent"] else ""),
+                 f"kept per round: {s['kept']}"]
+        if s["final_reward"] is not None:
+            lines.append(f"final reward {s['final_reward']:.6g}; the plan ({_describe(s['plan_model'])}) predicted "
+                         f"{s['predicted_reward']:.6g} and the best schedule of any shape "
+                         f"{s['certificate_reward']:.6g}: regret {s['regret']:.4g}")
+        if s["fit"] is None:
+            lines.append("fitted model: none yet (too few rounds to identify one)")
+        else:
+            gap = f", remaining gap r* - r = {s['fitted_gap']:.4g}" if s["fitted_gap"] is not None else ""
+            lines.append(f"fitted model ({s['fit']['rounds']} rounds): {_describe(s['fit']['model'])}, "
+                         f"r* = {s['fitted_r_star']:.6g}{gap}, one-round rmse {s['fit']['rmse']:.3g}")
+        return "\n".join(lines)
+
+    def state_dict(self) -> dict:
+        """Everything the advisor knows, as plain JSON-able values, for your checkpoint."""
+        return copy.deepcopy({"format": FORMAT, "plan": self.plan.to_json(), "replan": self.replanning,
+                              "reserve_sd": self.reserve_sd, "initial": self.initial, "history": self.history,
+                              "spent": self.spent, "schedule": list(self.schedule), "asked": self._asked})
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a state_dict(); its settings (budget, costs, model...) replace this advisor's."""
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise InputError(f"not an Advisor state_dict (format {FORMAT} expected)")
+        try:
+            self.plan = Plan.from_json(state["plan"])
+            self.replanning, self.reserve_sd = bool(state["replan"]), float(state["reserve_sd"])
+            self.initial, self.history = copy.deepcopy(state["initial"]), copy.deepcopy(list(state["history"]))
+            self.spent = float(state["spent"])
+            self.schedule, self._asked = tuple(int(n) for n in state["schedule"]), state["asked"]
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(f"the Advisor state_dict is malformed ({e.__class__.__name__}: {e})") from None
+
+
+def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
+    """The reward model: the default, a model object, or one read from a model file."""
+    if model is None:
+        return DEFAULT_MODEL
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(os.fspath(model))
+    if isinstance(model, tuple(KINDS.values())):
+        return model
+    raise InputError(f"model must be a reward model ({', '.join(KINDS)}) or a model file path, got {model!r}")
+
+
+def _describe(model: dict) -> str:
+    """A model file's contents in one line: kind and parameters."""
+    return model["kind"] + " " + " ".join(f"{k}={v:.4g}" for k, v in model.items() if k != "kind")
+
+
+def _count(name: str, value: object) -> int:
+    """A sample count: a whole number >= 0."""
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value < 0:
+        raise InputError(f"{name} must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value: object) -> float:
+    """A finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _unit(name: str, value: object) -> float:
+    """A reward: a finite number in [0, 1]."""
+    x = _number(name, value)
+    if not 0 <= x <= 1:
+        raise InputError(f"{name} must be in [0, 1], got {value!r}")
+    return x
+
+
+def _nonnegative(name: str, value: object) -> float:
+    """Seconds: a finite number >= 0."""
+    x = _number(name, value)
+    if x < 0:
+        raise InputError(f"{name} must be >= 0, got {value!r}")
+    return x
+
+
+def _metrics(metrics: Mapping[str, float] | None, reward: float, what: str) -> dict[str, float]:
+    """Extra metrics (e.g. "theta") as floats, with "reward" set to the reward given."""
+    if metrics is None:
+        return {"reward": reward}
+    if not isinstance(metrics, Mapping) or not all(isinstance(k, str) for k in metrics):
+        raise InputError(f"{what} must be a dict of name -> number, got {metrics!r}")
+    out = {k: _number(f"{what}[{k!r}]", v) for k, v in metrics.items()}
+    if out.setdefault("reward", reward) != reward:
+        raise InputError(f"{what}['reward'] = {out['reward']!r} differs from the reward given, {reward!r}")
+    return out

@@ -1,0 +1,322 @@
+"""planner.Advisor: the README's loop on the Gaussian task, the engine's schedule for the same
+history, input checks, checkpoints, and the generation cap."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.stats import ncx2
+
+from bootstrapper.session import Session
+from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
+from planner import Advisor
+from planner.costs import CostModel
+from planner.jsonio import InputError
+from planner.models import GaussianModel
+from planner.plan import recommend
+from planner.problem import Problem
+from tests.conftest import ROOT
+
+SECTION = "## Use spendwise from your own loop"
+
+
+def readme_snippet() -> str:
+    """The python block of the README's Advisor section, exactly as written there."""
+    section = (ROOT / "README.md").read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+class GaussianLoop:
+    """A user's own loop around the Gaussian task (no engine): generate, keep each sample with
+    probability R(x) until n are kept or the cap is reached, fine-tune, evaluate."""
+
+    def __init__(self, seed: int, sigma: float = 1.0):
+        self.task = GaussianTask(GaussianConfig(sigma=sigma))
+        self.state = self.task.init_state(seed)
+        self.rng = np.random.default_rng([seed, 7])
+
+    def generate_and_filter(self, n: int, cap: int | None = None) -> tuple[np.ndarray, int]:
+        cap = sys.maxsize if cap is None else cap
+        kept, generated = [], 0
+        while len(kept) < n and generated < cap:
+            need = n - len(kept)
+            chunk = int(min(cap - generated, max(16, 2 * need)))
+            x = self.task.generate(self.state, chunk)
+            accepted = np.flatnonzero(self.rng.random(chunk) < self.task.reward(self.state, x))[:need]
+            generated += int(accepted[-1]) + 1 if len(accepted) == need else chunk  # stop at the n-th keep
+            kept.extend(x[accepted])
+        return np.array(kept), generated
+
+    def finetune(self, kept: np.ndarray) -> None:
+        if len(kept):
+            self.state = self.task.train(self.state, kept)
+
+    def evaluate(self) -> float:
+        return self.task.evaluate(self.state)["reward"]
+
+
+def drive(advisor: Advisor, loop: GaussianLoop, honour: bool = True) -> list[float]:
+    """Run the loop to the end; returns each round's forecast sd of the generated count."""
+    spreads = []
+    while (n := advisor.next_round()) is not None:
+        spreads.append(advisor.generation_forecast[1])
+        kept, generated = loop.generate_and_filter(n, advisor.generation_cap if honour else None)
+        loop.finetune(kept)
+        advisor.record(kept=len(kept), generated=generated, reward=loop.evaluate())
+    return spreads
+
+
+def trained(advisor: Advisor) -> tuple[int, ...]:
+    """Samples kept in each round that trained (a round that kept nothing changed nothing)."""
+    return tuple(r["kept"] for r in advisor.history if r["kept"] > 0)
+
+
+def lowest_reward(model: GaussianModel, n: tuple[int, ...], p: float) -> float:
+    """The reward the schedule n ends below with probability p: theta_T ~ N(m, v) exactly."""
+    m, v = (a[-1] for a in model.moments(np.array(n, dtype=float)))
+    theta = math.sqrt(v * ncx2.ppf(1 - p, 1, m**2 / v))
+    return float(model.reward_at(theta))
+
+
+# ---- (a) the README's loop, literally ---------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_readme_loop_spends_the_budget_and_ends_in_the_predicted_band(seed):
+    """The README's snippet, run as written on the Gaussian task (the model the default plan
+    assumes; rewards only, so the advisor refits the surrogate) with a my_generate_and_filter
+    that stops at the cap: it spends 95-100 % of the budget, never more, and ends above the
+    reward that the exact model says the rounds it ran end below with probability 0.001.
+    (The schedule adapts to the path, so this band is generous rather than exact; the exact
+    mean check without replanning is the next test.)"""
+    loop, printed = GaussianLoop(seed), []
+    scope = {"my_finetune": loop.finetune, "my_eval": loop.evaluate, "print": printed.append,
+             "my_generate_and_filter": lambda n: loop.generate_and_filter(n, scope["advisor"].generation_cap)}
+    exec(compile(readme_snippet(), "README.md", "exec"), scope)
+    advisor = scope["advisor"]
+    assert 0.95 * advisor.budget <= advisor.spent <= advisor.budget
+    assert loop.evaluate() >= lowest_reward(advisor.plan.problem.model, trained(advisor), 0.001)
+    assert "spent" in printed[0] and "fitted model" in printed[0]
+
+
+def test_mean_final_gap_matches_the_prediction_over_200_seeds():
+    """Without replanning the advisor runs the plan (its last round cut by the reserve): over 200
+    seeds the mean measured final gap is within 3 standard errors of the exact prediction for
+    the rounds actually kept, which is within 1 % of the plan's."""
+    base = Advisor(budget=2e4, replan=False)
+    model = base.plan.problem.model
+    measured, predicted = [], []
+    for seed in range(200):
+        advisor, loop = copy.deepcopy(base), GaussianLoop(seed)
+        drive(advisor, loop)
+        assert advisor.spent <= advisor.budget
+        measured.append(model.r_star - loop.evaluate())
+        predicted.append(model.r_star - model.trajectory(np.array(trained(advisor)))[-1])
+    se = np.std(measured, ddof=1) / math.sqrt(len(measured))
+    assert abs(np.mean(measured) - np.mean(predicted)) < 3 * se, (np.mean(measured), np.mean(predicted), se)
+    assert np.mean(predicted) == pytest.approx(base.plan.gap, rel=0.01)
+
+
+# ---- (b) one code path with the engine -------------------------------------------------------
+
+def test_engine_and_advisor_give_the_same_schedule_for_the_same_history(tmp_path):
+    """`plan execute --replan` on a task the plan's model gets wrong (sigma 1.5, planned for 1),
+    then its round log fed to an Advisor: after every round both plan the same rounds with the
+    same fit, and the advisor asks for the sizes the engine ran."""
+    problem = dict(budget=2e4, cg=1.0, ct=3.0, cost_per_round=20.0)
+    plan = recommend(Problem(GaussianModel(), CostModel(1.0, 3.0, 20.0), 2e4), task="gaussian")
+    session = Session.open(plan.to_json(), None, str(tmp_path / "run"), 3, ["sigma=1.5"], None, replanning=True)
+    history = session.run(progress=False)
+    initial = session.run_dir.run_config()["initial"]
+    advisor = Advisor(**problem, initial_reward=initial["reward"], initial_metrics=initial)
+    assert advisor.schedule == plan.schedule.n
+    assert any(r["replan"]["refit"] for r in history) and any(r["schedule"] != list(plan.schedule.n[r["round"] + 1:])
+                                                              for r in history)
+    for record in history:
+        asked = advisor.next_round()  # the last round may be cut by the reserve, which the engine does not need
+        assert asked == record["n"] if record is not history[-1] else asked <= record["n"]
+        advisor.record(kept=record["kept"], generated=record["generated"], reward=record["reward"],
+                       metrics=record["metrics"])
+        assert list(advisor.schedule) == record["schedule"]
+        assert advisor.history[-1]["replan"] == record["replan"]
+        assert advisor.spent == record["spent"]
+
+
+# ---- (c) input checks ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor(budget=2e3, max_rounds=6)
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    (dict(kept=-1, generated=5, reward=0.5), "kept.*-1"),
+    (dict(kept=2, generated=-5, reward=0.5), "generated.*-5"),
+    (dict(kept=8, generated=5, reward=0.5), "generated=5.*kept=8"),
+    (dict(kept=2.5, generated=5, reward=0.5), "kept.*2.5"),
+    (dict(kept=True, generated=5, reward=0.5), "kept.*True"),
+    (dict(kept=2, generated=5, reward=1.5), "reward.*1.5"),
+    (dict(kept=2, generated=5, reward=-0.1), "reward.*-0.1"),
+    (dict(kept=2, generated=5, reward=math.nan), "reward.*nan"),
+    (dict(kept=2, generated=5, reward="0.5"), "reward.*'0.5'"),
+    (dict(kept=2, generated=5, reward=0.5, metrics={"theta": math.inf}), "theta.*inf"),
+    (dict(kept=2, generated=5, reward=0.5, metrics={"reward": 0.4}), "0.4"),
+    (dict(kept=2, generated=5, reward=0.5, seconds_generating=1.0), "together"),
+    (dict(kept=2, generated=5, reward=0.5, seconds_generating=math.nan, seconds_training=1.0),
+     "seconds_generating.*nan"),
+    (dict(kept=2, generated=5, reward=0.5, seconds_generating=1.0, seconds_training=-2.0), "seconds_training.*-2"),
+])
+def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
+    """Each bad value raises ValueError naming it, and nothing is recorded."""
+    before = advisor.state_dict()
+    with pytest.raises(ValueError, match=named):
+        advisor.record(**kwargs)
+    assert advisor.state_dict() == before
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    (dict(budget=-1.0), "budget.*-1"), (dict(budget=math.nan), "budget.*nan"), (dict(budget=2.0), "budget 2"),
+    (dict(cg=-1.0), "cg.*-1"), (dict(ct=math.inf), "ct.*inf"), (dict(cost_per_round=-3.0), "-3"),
+    (dict(selection="best"), "'best'"), (dict(selection="fixed", ratio=0.5), "ratio.*0.5"),
+    (dict(batch=0), "batch.*0"), (dict(max_rounds=0), "max_rounds.*0"), (dict(model=3), "model.*3"),
+    (dict(model="/no/such/model.json"), "/no/such/model.json"), (dict(replan="yes"), "replan.*'yes'"),
+    (dict(reserve_sd=-1.0), "reserve_sd.*-1"), (dict(initial_reward=2.0), "initial_reward.*2.0"),
+])
+def test_constructor_refuses_bad_settings_naming_the_value(kwargs, named):
+    with pytest.raises(InputError, match=named):
+        Advisor(**kwargs)
+
+
+def test_seconds_must_be_given_for_every_round_or_none(advisor):
+    timed, untimed = copy.deepcopy(advisor), copy.deepcopy(advisor)
+    timed.record(kept=1, generated=10, reward=0.2, seconds_generating=1.0, seconds_training=0.5)
+    with pytest.raises(ValueError, match="every round or none"):
+        timed.record(kept=1, generated=10, reward=0.2)
+    untimed.record(kept=1, generated=10, reward=0.2)
+    with pytest.raises(ValueError, match="every round or none"):
+        untimed.record(kept=1, generated=10, reward=0.2, seconds_generating=1.0, seconds_training=0.5)
+
+
+def test_measured_seconds_replace_the_given_costs():
+    """Timed rounds are charged their seconds plus cost_per_round, and cg / ct become the
+    measured seconds per generated / kept sample, pooled over rounds; the cap follows them."""
+    advisor = Advisor(budget=600.0, cg=0.1, ct=0.3, cost_per_round=2.0, replan=False)
+    advisor.next_round()
+    advisor.record(kept=4, generated=40, reward=0.1, seconds_generating=8.0, seconds_training=2.0)
+    advisor.record(kept=16, generated=60, reward=0.3, seconds_generating=12.0, seconds_training=8.0)
+    assert advisor.spent == pytest.approx(8 + 2 + 2 + 12 + 8 + 2)
+    assert (advisor.costs.cg, advisor.costs.ct) == pytest.approx((20 / 100, 10 / 20))
+    resolved = recommend(dataclasses.replace(advisor.plan.problem, costs=advisor.costs))
+    assert advisor.schedule == resolved.schedule.n[2:]  # the plan re-solved at the measured prices
+    n = advisor.next_round()
+    assert advisor.generation_cap == math.floor((600 - advisor.spent - 0.5 * n - 2.0) / 0.2)
+    assert advisor.summary()["unit"] == "seconds"
+
+
+# ---- (d) checkpoints ---------------------------------------------------------------------------
+
+def test_state_dict_round_trip_mid_run_continues_identically():
+    """A JSON round-trip of state_dict() after 4 rounds, loaded into a fresh advisor: both then ask
+    for the same rounds, caps and schedules to the end, given the same outcomes."""
+    original = Advisor(budget=5e3, cost_per_round=20.0, max_rounds=10, initial_reward=GaussianLoop(0).evaluate())
+    loop = GaussianLoop(0)
+    for _ in range(4):
+        kept, generated = loop.generate_and_filter(original.next_round(), original.generation_cap)
+        loop.finetune(kept)
+        original.record(kept=len(kept), generated=generated, reward=loop.evaluate())
+    restored = Advisor(budget=1e3)
+    restored.load_state_dict(json.loads(json.dumps(original.state_dict())))
+    assert restored.state_dict() == original.state_dict()
+    while (n := original.next_round()) is not None:
+        assert (restored.next_round(), restored.generation_cap) == (n, original.generation_cap)
+        kept, generated = loop.generate_and_filter(n, original.generation_cap)
+        loop.finetune(kept)
+        for a in (original, restored):
+            a.record(kept=len(kept), generated=generated, reward=loop.evaluate())
+        assert restored.schedule == original.schedule
+    assert restored.next_round() is None
+    assert any(r["replan"]["refit"] for r in restored.history[4:])  # the restored advisor refitted too
+    assert restored.state_dict() == original.state_dict() and restored.report() == original.report()
+
+
+def test_load_state_dict_refuses_what_is_not_one(advisor):
+    with pytest.raises(InputError, match="state_dict"):
+        copy.deepcopy(advisor).load_state_dict({"format": 99})
+
+
+# ---- (e) the generation cap ------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(budget=st.floats(50, 5e4), cg=st.sampled_from([0.0, 0.3, 1.0, 4.0]), ct=st.floats(0.5, 5),
+       cost_per_round=st.sampled_from([0.0, 5.0]), fixed=st.booleans(), batch=st.sampled_from([1, 4]),
+       replan=st.booleans(), acceptance=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=8), seed=st.integers(0, 99))
+def test_a_loop_honouring_the_cap_never_overspends(budget, cg, ct, cost_per_round, fixed, batch, replan, acceptance,
+                                                   seed):
+    """Whatever the true acceptance rates (unrelated to the plan's model), a loop that stops
+    generating at the cap never spends more than the budget, and every round is paid for."""
+    rng = np.random.default_rng(seed)
+    selection = dict(selection="fixed", ratio=3.0) if fixed else {}
+    try:
+        advisor = Advisor(budget=budget, cg=cg, ct=ct, cost_per_round=cost_per_round, batch=batch, max_rounds=6,
+                          replan=replan, **selection)
+    except InputError:  # too small a budget for one round: refused, nothing to check
+        return
+    for t in range(12):
+        n = advisor.next_round()
+        if n is None:
+            break
+        cap, alpha = advisor.generation_cap, acceptance[t % len(acceptance)]
+        assert n >= batch and n % batch == 0 and cap >= n
+        needed = math.ceil(3.0 * n) if fixed else n + int(rng.negative_binomial(n, alpha))
+        generated = min(needed, cap)
+        kept = n if generated == needed else min(n - 1, int(rng.binomial(generated, alpha)))
+        advisor.record(kept=kept, generated=generated, reward=min(1.0, alpha * (1 + t) / 4))
+        assert advisor.spent <= advisor.budget
+
+
+def test_a_loop_ignoring_the_cap_overspends_rarely_and_by_less_than_one_round_spread():
+    """Loops that generate until n are kept, whatever the cap: over 200 seeded Gaussian runs at
+    each budget, at most 1 % pass the budget, and none by more than one standard deviation of
+    its last round's generated count (times cg)."""
+    for budget in (2e3, 2e4):
+        base = Advisor(budget=budget, replan=False)
+        over = []
+        for seed in range(200):
+            advisor = copy.deepcopy(base)
+            spreads = drive(advisor, GaussianLoop(seed), honour=False)
+            over.append((advisor.spent - budget) / spreads[-1])
+        assert np.mean(np.array(over) > 0) <= 0.01, budget
+        assert max(over) <= 1.0, budget
+
+
+# ---- the package stays light, the examples run ------------------------------------------------
+
+def test_importing_planner_loads_no_numpy_until_the_advisor_is_used():
+    code = ("import sys, planner; assert 'numpy' not in sys.modules and 'planner.advisor' not in sys.modules; "
+            "planner.Advisor; assert 'planner.advisor' in sys.modules")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("example", ["plain_loop.py", "trainer_rejection_sampling.py"])
+def test_examples_have_help(example):
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / example), "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "--budget" in done.stdout, done.stderr
+
+
+def test_plain_loop_example_runs_end_to_end(tmp_path):
+    """The PyTorch example on a small budget: finishes, reports, and stays within the budget."""
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "plain_loop.py"), "--budget", "3e3", "--cr", "10",
+                           "--state", str(tmp_path / "advisor.json")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    state = json.loads((tmp_path / "advisor.json").read_text())["advisor"]
+    assert state["history"] and state["spent"] <= 3e3
+    assert "spendwise advisor" in done.stdout
