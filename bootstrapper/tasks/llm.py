@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
 from bootstrapper.tasks.problems import LEVELS, SHOTS, build_messages, cut_after_answer, draw_problem, draw_problems, score
@@ -53,6 +53,8 @@ class LLMConfig(TaskConfig):
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda" or "cuda:N"
 
     def __post_init__(self) -> None:
+        if isinstance(self.model_path, str):  # absolute, so the run records which folder it used
+            object.__setattr__(self, "model_path", str(Path(self.model_path).expanduser().resolve()))
         for field in ("train_levels", "eval_levels"):
             levels = getattr(self, field)
             _check(bool(levels) and all(lv in LEVELS for lv in levels), field,
@@ -159,9 +161,12 @@ class LLMTask(Task):
         if gguf is not None and gguf not in files:
             raise TaskError(f"llm model file {gguf} is missing from {folder}")
         kwargs = {"gguf_file": gguf} if gguf else {}
+        # A GGUF file is unpacked into plain float32 weights: trainable, and save_pretrained can write them.
+        dense = {"quantization_config": GgufConfig(dequantize=True)} if gguf else {}
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch.float32, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch.float32,
+                                                         **kwargs, **dense)
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
             reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else e.__class__.__name__
             raise TaskError(f"cannot load an llm model from {folder}: {reason}") from None

@@ -77,6 +77,7 @@ def test_registry_and_config_round_trip(task: LLMTask) -> None:
     assert task.config.to_json()["shots"] == 2 and task.config.to_json()["instruction"] == ""
     with pytest.raises(InputError, match="unknown key"):
         LLMTask.from_json({"nope": 1})
+    assert LLMConfig(model_path="some/folder").model_path == str(Path("some/folder").resolve())
 
 
 @pytest.mark.parametrize("field, value", [
@@ -123,7 +124,9 @@ def test_loss_is_on_answer_tokens_only(task: LLMTask) -> None:
     assert task.loss(state, samples) == pytest.approx(task.loss(state, samples[::-1]), rel=1e-5)
 
 
-def test_training_lowers_the_loss_on_the_kept_batch(task: LLMTask) -> None:
+@pytest.mark.parametrize("grad_accum", [1, 2])
+def test_training_lowers_the_loss_on_the_kept_batch(tiny: Path, grad_accum: int) -> None:
+    task = LLMTask(LLMConfig(model_path=str(tiny), micro_batch=2, grad_accum=grad_accum, lr=3e-3, device="cpu"))
     state = task.init_state(0)
     kept = gold_samples(8)
     before = task.loss(state, kept)
@@ -184,10 +187,16 @@ def test_missing_or_broken_model_is_one_sentence(tmp_path: Path) -> None:
 
 
 @pytest.mark.realmodel
-def test_shipped_smollm2_answers_with_a_number() -> None:
-    """Two-shot greedy answers of the shipped model to 4 easy problems end in a number (~30 s alone)."""
+def test_shipped_smollm2_answers_with_a_number_and_round_trips(tmp_path: Path) -> None:
+    """Two-shot greedy answers of the shipped model to 4 easy problems end in a number, and the
+    GGUF-loaded state saves as safetensors and loads back identical (~45 s on a shared CPU)."""
     task = LLMTask(LLMConfig(device="cpu"))
     state = task.init_state(0)
     problems = draw_problems(0, "base", "test", 4)
     answers = task.complete(state, [p.question for p in problems], sample=False)
     assert all(parse_answer(a) is not None for a in answers), answers
+    task.save(state, tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    loaded = task.load(tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(weights(state), weights(loaded)))
+    assert task.prompt(loaded.tokenizer, "Q?") == task.prompt(state.tokenizer, "Q?")
