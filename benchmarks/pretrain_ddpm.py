@@ -7,8 +7,11 @@ upscaled to 28x28 and padded to 32x32: similar strokes, different look. The UNet
 The checkpoint (diffusers save_pretrained, safetensors) and build.json go to --out; build.json
 holds the recipe and the held-out MNIST PSNR at s = 10 and s = 20, measured with the DDPM task.
 
-    python benchmarks/pretrain_ddpm.py                 # ~13 min with 2 CPU threads
+    python benchmarks/pretrain_ddpm.py --threads 1     # the shipped build (build.json)
     python benchmarks/pretrain_ddpm.py --eval-only     # re-measure an existing checkpoint
+
+1,200 steps take ~12.5 min on two idle cores; the shipped build took 76 min on one thread of a
+machine shared with other jobs (two threads there were slower still: they fight for the cores).
 """
 from __future__ import annotations
 
