@@ -32,9 +32,17 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(plan_file, tm
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kills = 0
     for _ in range(3):
+        # Kill at a random moment shortly after the run has committed one more round, so the
+        # test does not depend on how fast this machine is.
+        committed = len(strip(killed)) if (killed / "rounds.jsonl").exists() else 0
         proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "execute", str(plan_file), "--run-dir",
                                  str(killed), *SLOW], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 2.5))
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if (killed / "rounds.jsonl").exists() and len((killed / "rounds.jsonl").read_bytes().splitlines()) > committed:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
