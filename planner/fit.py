@@ -52,6 +52,16 @@ class Fit:
     def estimate(self, name: str) -> Estimate:
         return next(e for e in self.estimates if e.name == name)
 
+    def unidentified(self) -> str | None:
+        """Why a surrogate fit does not yet pin the model down (a 95 % interval reaching outside its
+        domain: a not inside (0, 1), b not above 0), or None when it does. The exact Gaussian fit from
+        theta is always usable: its rho is unbiased, and replanning from it helps from round 3 on."""
+        bounds = {"a": (0.0, 1.0), "b": (0.0, math.inf)}
+        for e in self.estimates:
+            if e.name in bounds and not bounds[e.name][0] < e.low <= e.high < bounds[e.name][1]:
+                return f"{e.name} = {e.value:.3g} has the 95 % interval [{e.low:.3g}, {e.high:.3g}]"
+        return None
+
     def to_json(self) -> dict:
         return {"model": self.model.to_json(), "method": self.method, "rounds": self.rounds,
                 "rmse": self.rmse, "r2": self.r2,
@@ -207,10 +217,12 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
         r_star = c / (1 - a)
         grad = np.array([1 / (1 - a), c / (1 - a) ** 2, 0.0])  # delta method for r* = c / (1 - a)
         se_r = math.sqrt(max(float(grad @ cov @ grad), 0.0))
-    # Under the model a round of n leaves a gap of at least b n^-gamma, so r* lies that far above every
-    # reward seen; flooring r* at the highest reward alone made the last reading look like the optimum
-    # (gap ~ 0), and replanning then stopped with most of the budget unspent.
-    floor = float(np.nanmax(obs.after + b_m * obs.n ** -g))
+    # Under the model a round of n leaves an expected gap of at least b n^-gamma, so r* lies about that
+    # far above the best reward seen; flooring r* at the highest reward alone made the last reading look
+    # like the optimum (gap ~ 0), and replanning then stopped with most of the budget unspent. Only the
+    # best round sets the floor: a lucky small round (large b/n) would otherwise lift r* far too high.
+    best = int(np.nanargmax(obs.after))
+    floor = float(obs.after[best] + b_m * obs.n[best] ** -g)
     model_r_star = min(max(c_m / (1 - a_m), floor + 1e-9), 1.0)
     model = SurrogateModel(model_r_star, _gap(model_r_star, obs.start_reward), a_m, b_m, g)
     rmse, r2 = _quality(r_next, resid)

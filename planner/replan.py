@@ -33,6 +33,11 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
     except InputError as e:
         return Replan(rest, {"refit": False, "reason": str(e)})
     note = {"refit": True, "fit": fitted.to_json()}
+    loose = fitted.unidentified()
+    if loose:
+        # A plan re-solved from a loose fit chases the noise of a few rounds (restarting ramps of
+        # tiny rounds, or jumping to huge ones); the plan in hand is the better bet until then.
+        return Replan(rest, {**note, "reason": f"keeping the plan: the fit is not identified yet ({loose})"})
     if rounds_left < 1:
         return Replan((), {**note, "reason": "no rounds left under --max-rounds"})
     model = restart_model(fitted.model, obs)

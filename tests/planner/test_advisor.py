@@ -93,24 +93,27 @@ def test_readme_loop_spends_the_budget_and_ends_in_the_predicted_band(seed):
     """The README's snippet, run as written on the Gaussian task (the model the default plan
     assumes; rewards only, so the advisor refits the surrogate) with a my_generate_and_filter
     that stops at the cap: it spends 95-100 % of the budget, never more, and ends above the
-    reward that the exact model says the rounds it ran end below with probability 0.001.
-    (The schedule adapts to the path, so this band is generous rather than exact; the exact
-    mean check without replanning is the next test.)"""
+    reward that the exact model says the plan's schedule ends below with probability 0.001.
+    (Rewards alone rarely pin the surrogate down, so the advisor keeps the plan; the mean over
+    200 seeds, with and without replanning, is the next test.)"""
     loop, printed = GaussianLoop(seed), []
     scope = {"my_finetune": loop.finetune, "my_eval": loop.evaluate, "print": printed.append,
              "my_generate_and_filter": lambda n: loop.generate_and_filter(n, scope["advisor"].generation_cap)}
     exec(compile(readme_snippet(), "README.md", "exec"), scope)
     advisor = scope["advisor"]
     assert 0.95 * advisor.budget <= advisor.spent <= advisor.budget
-    assert loop.evaluate() >= lowest_reward(advisor.plan.problem.model, trained(advisor), 0.001)
+    assert loop.evaluate() >= lowest_reward(advisor.plan.problem.model, advisor.plan.schedule.n, 0.001)
     assert "spent" in printed[0] and "fitted model" in printed[0]
 
 
-def test_mean_final_gap_matches_the_prediction_over_200_seeds():
-    """Without replanning the advisor runs the plan (its last round cut by the reserve): over 200
-    seeds the mean measured final gap is within 3 standard errors of the exact prediction for
-    the rounds actually kept, which is within 1 % of the plan's."""
-    base = Advisor(budget=2e4, replan=False)
+@pytest.mark.parametrize("replan", [False, True])
+def test_mean_final_gap_matches_the_prediction_over_200_seeds(replan):
+    """With the right model the advisor runs the plan (its last round cut by the reserve), and
+    replanning from rewards alone must not lead it astray (a refit from a few noisy rounds used to
+    restart ramps of tiny rounds: 4-7x the planned gap): over 200 seeds the mean measured final
+    gap is within 3 standard errors of the exact prediction for the rounds actually kept, which
+    is within 1 % of the plan's."""
+    base = Advisor(budget=2e4, replan=replan)
     model = base.plan.problem.model
     measured, predicted = [], []
     for seed in range(200):
