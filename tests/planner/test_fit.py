@@ -101,3 +101,23 @@ def test_fit_cli_writes_a_model_plan_can_use(tmp_path):
     log.write_text(json.dumps(records[0]) + "\n")
     refused = run_cli("fit", str(log))
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_surrogate_fit_is_used_for_replanning_only_once_identified():
+    """A noiseless log pins the surrogate down (intervals inside the domain); the same rounds with
+    noise of the size of the reward changes do not, and replan then keeps the plan's rest."""
+    from planner.costs import CostModel
+    from planner.plan import recommend
+    from planner.problem import Problem
+    from planner.replan import replan
+
+    truth = SurrogateModel(0.8, 0.6, 0.6, 0.3, 1.0)
+    records, initial = log_of(truth, [4, 8, 3, 16, 5, 32])
+    assert fit_surrogate(Observations.from_log(records, initial)).unidentified() is None
+    noise = np.random.default_rng(0).normal(0, 0.05, len(records))
+    noisy = [{**r, "reward": float(np.clip(r["reward"] + e, 0, 1))} for r, e in zip(records, noise)]
+    loose = fit_surrogate(Observations.from_log(noisy, initial))
+    assert loose.unidentified() and "95 % interval" in loose.unidentified()
+    plan = recommend(Problem(truth, CostModel(1.0, 3.0), 1e4))
+    kept = replan(plan, noisy, 100.0, initial)
+    assert kept.schedule == plan.schedule.n[len(noisy):] and "keeping the plan" in kept.note["reason"]
