@@ -52,7 +52,8 @@ def size(problem: Problem, shape: np.ndarray, rounds: np.ndarray, iterations: in
     for _ in range(iterations if cm.selection == "proportional" else 0):
         q = problem.model.inverse_acceptance(np.maximum(n0[..., None] * shape, 1e-300))
         with np.errstate(invalid="ignore"):
-            new = np.maximum(spendable, 0.0) / (weight * (cm.ct + cm.cg * q)).sum(axis=-1)
+            # masked, not multiplied by a zero weight: a padding round's acceptance can be 0 (q = inf)
+            new = np.maximum(spendable, 0.0) / np.where(mask, weight * (cm.ct + cm.cg * q), 0.0).sum(axis=-1)
         new = np.where(np.isfinite(new), new, 0.0)
         # A row is settled when it stops moving, or when even its largest round is below one
         # batch: rounding then keeps one batch per round whatever n0 is (checked below).

@@ -37,14 +37,16 @@ class Certificate:
 
 
 def _water_fill(w, gamma, k, spend, batch, mask, iterations: int = 200) -> np.ndarray:
-    """KKT solution for each row (axis -1 = rounds), by bisection on log lambda."""
+    """KKT solution for each row (axis -1 = rounds), by bisection on log lambda. A tiny lambda
+    overflows n to inf, which only says "over budget": the warning is silenced, not the result."""
     lo, hi = np.full(spend.shape, -700.0), np.full(spend.shape, 700.0)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        n = np.maximum(batch, (gamma * w / (np.exp(mid)[..., None] * k)) ** (1 / (1 + gamma)))
-        over = np.where(mask, k * n, 0.0).sum(axis=-1) > spend
-        lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
-    return np.maximum(batch, (gamma * w / (np.exp(hi)[..., None] * k)) ** (1 / (1 + gamma)))
+    with np.errstate(over="ignore"):
+        for _ in range(iterations):
+            mid = (lo + hi) / 2
+            n = np.maximum(batch, (gamma * w / (np.exp(mid)[..., None] * k)) ** (1 / (1 + gamma)))
+            over = np.where(mask, k * n, 0.0).sum(axis=-1) > spend
+            lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
+        return np.maximum(batch, (gamma * w / (np.exp(hi)[..., None] * k)) ** (1 / (1 + gamma)))
 
 
 def _cvxpy_fill(w, gamma, k, spend, batch, mask) -> np.ndarray:

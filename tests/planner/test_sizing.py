@@ -6,7 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from planner.jsonio import InputError
+from planner.costs import CostModel
 from planner.models import GaussianModel, SurrogateModel
+from planner.problem import Problem
 from planner.schedules import FAMILIES
 from planner.sizing import size, size_family
 
@@ -92,3 +94,18 @@ def test_no_sized_schedule_ever_exceeds_the_budget(p):
         sized = size_family(p, EXPONENTIAL, BASES)
         assert np.all(np.nan_to_num(sized.cost[np.isfinite(sized.gap)]) <= p.budget)
         assert np.all(sized.n[np.isfinite(sized.gap)] % p.batch == 0)
+
+
+def test_a_round_count_the_budget_cannot_reach_does_not_hide_the_ones_it_can():
+    """Budget for one round only, with a model whose tiny (padding) rounds have zero acceptance:
+    allowing 3 rounds finds the same 1-round plan as allowing 1 (padding once poisoned the sizing
+    with 0 * inf, so `plan` said no schedule fits)."""
+    import warnings
+
+    from planner.plan import recommend
+
+    model = SurrogateModel(0.9, 0.67, 0.42, 20.0, 1.0)
+    one, three = (Problem(model, CostModel(0.17, 0.04, 3.0), 25.0, 8, rounds) for rounds in (1, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings either
+        assert recommend(three).schedule.n == recommend(one).schedule.n == (24,)
