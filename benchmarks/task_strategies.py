@@ -13,6 +13,7 @@ results/<task>_study.json and .png (final reward with error bars; reward vs comp
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import get_task  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
+from planner.jsonio import InputError  # noqa: E402
 from planner.plan import Plan  # noqa: E402
 from planner.problem import Problem  # noqa: E402
 from planner.schedules import FAMILIES, Schedule  # noqa: E402
@@ -59,7 +61,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the hand-picked schedules")
     parser.add_argument("--base", type=float, default=2.0, help="hand-picked exponential base (paper: 2 for LLM)")
     parser.add_argument("--batch", type=int, default=8, help="kept samples per round are multiples of this")
-    parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds: checks the outputs")
+    parser.add_argument("--pilot", type=float, default=0.1, help="share of the budget for plan tune's pilots")
+    parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds, 40 %% pilots: checks the outputs")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option")
     parser.add_argument("--model-path", help="local model folder (default: the task's shipped model)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -73,18 +76,27 @@ def main() -> None:
     initial = task.evaluate(start)
     eval_seconds = time.perf_counter() - t0
     costs = CostModel(probe["cg"], probe["ct"], eval_seconds)
-    budget = args.budget or (40 * eval_seconds if args.quick else 200 * eval_seconds)
+    # quick: about 16 rounds of two batches, so each quick pilot (20 %) affords its 3 rounds
+    budget = args.budget or (16 * (eval_seconds + 2 * args.batch * (2 * costs.cg + costs.ct)) if args.quick
+                             else 200 * eval_seconds)
+    pilot = 0.4 if args.quick else args.pilot
     problem = Problem(prior_model(initial["reward"]), costs, budget, args.batch, max(rounds, 12))
     plans = {name: hand_plan(problem, family, param, rounds, task.name) for name, (family, param) in HAND_PICKED.items()}
     plans[f"exponential {args.base:g}^t"] = hand_plan(problem, "exponential", args.base, rounds, task.name)
     name = f"{args.task}_study" + ("_quick" if args.quick else "")
     folder = args.out / f"{name}_runs"
-    rows, curves = [], {}
+    shutil.rmtree(folder, ignore_errors=True)  # run directories refuse another plan: start clean
+    rows, curves, failures = [], {}, {}
     for seed in range(seeds):
-        tuned = tune(task, problem, 0.1, folder / f"tune-{seed}", seed)
-        for label, plan in {**plans, "planner (tuned)": tuned.plan}.items():
+        strategies = dict(plans)
+        try:
+            tuned = tune(task, problem, pilot, folder / f"tune-{seed}", seed)
+            strategies["planner (tuned)"] = tuned.plan
+        except InputError as e:  # e.g. pilots that kept nothing: reported, not hidden
+            failures[f"planner (tuned), seed {seed}"] = str(e)
+        for label, plan in strategies.items():
             history = run(plan, task, folder / f"{label.split()[0]}-{seed}", seed)
-            spent0 = tuned.pilot_spent if plan is tuned.plan else 0.0
+            spent0 = tuned.pilot_spent if label == "planner (tuned)" else 0.0
             curves.setdefault(label, []).append([(spent0 + r["spent"], r["reward"], r["metrics"]) for r in history])
     for label, runs in curves.items():
         finals = np.array([r[-1][1] if r else initial["reward"] for r in runs])
@@ -96,9 +108,11 @@ def main() -> None:
     print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
           f"budget {budget:.0f} s per run")
     print(table(rows, [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]))
+    for what, why in failures.items():
+        print(f"{what} failed: {why}")
     plot(curves, rows, initial["reward"], args.out / f"{name}.png", args.task)
     result = {"task": args.task, "task_config": task.config.to_json(), "initial": initial, "costs": costs.to_json(),
-              "budget": budget, "seeds": seeds, "rows": rows,
+              "budget": budget, "pilot_share": pilot, "seeds": seeds, "rows": rows, "failures": failures,
               "plans": {k: list(p.schedule.n) for k, p in plans.items()},
               "curves": {k: [[(s, r) for s, r, _ in run] for run in v] for k, v in curves.items()}}
     print(f"wrote {save(name, result, args.out)}")
@@ -128,4 +142,7 @@ def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) 
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except InputError as e:  # e.g. a model that solves nothing: no round can keep a sample
+        sys.exit(f"task_strategies: {e}")

@@ -1,0 +1,89 @@
+"""Every study's --quick run finishes and writes well-formed results (which strategy wins is not
+asserted: a short run cannot show it; the full runs in benchmarks/results do)."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+STRATEGIES = {"constant", "linear", "exponential 2^t", "planner (tuned)"}
+
+
+def bench(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run benchmarks/SCRIPT with args; it must exit 0."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def result(out: Path, name: str) -> dict:
+    """The JSON a study wrote, after checking its PNG exists and is not empty."""
+    assert (out / f"{name}.png").stat().st_size > 1000
+    data = json.loads((out / f"{name}.json").read_text())
+    assert data["command"].startswith("python3 ") and data["machine"]["cpus"] >= 1
+    return data
+
+
+def test_gaussian_study_quick(tmp_path):
+    """Study 1: every strategy at both budgets, predicted and measured gaps with standard errors."""
+    proc = bench("gaussian_strategies.py", "--quick", "--out", str(tmp_path))
+    data = result(tmp_path, "gaussian_strategies_quick")
+    assert "planner (grid search)" in proc.stdout
+    budgets = {r["budget"] for r in data["rows"]}
+    assert len(budgets) == 2 and len(data["rows"]) == 6 * len(budgets)
+    for row in data["rows"]:
+        assert row["measured_gap"] >= 0 and row["se"] > 0
+        assert row["predicted_gap"] is None or row["predicted_gap"] > 0
+
+
+def test_engine_overhead_quick(tmp_path):
+    """The overhead benchmark reports a share of run time for each repeat (its size is not asserted)."""
+    bench("engine_overhead.py", "--quick", "--out", str(tmp_path))
+    data = json.loads((tmp_path / "engine_overhead_quick.json").read_text())
+    assert data["runs"] and all(0 <= r["overhead"] < 1 for r in data["runs"])
+    assert 0 <= data["median_overhead"] < 1
+
+
+def test_ddpm_bootstrap_quick(tmp_path):
+    """Issue 10's benchmark through `plan` and `plan execute` on the shipped checkpoint: a round
+    runs within the budget and the PSNR before and after it is reported."""
+    proc = bench("ddpm_bootstrap.py", "--quick", "--out", str(tmp_path))
+    data = result(tmp_path, "ddpm_bootstrap_quick")
+    assert "wall time" in proc.stdout
+    assert data["rounds"] and data["summary"]["spent"] <= data["budget_seconds"]
+    assert data["initial_psnr"] == pytest.approx(27.7, abs=0.5)  # the shipped checkpoint at s = 10
+    for r in data["rounds"]:
+        assert 0 < r["kept"] <= r["generated"] and 10 < r["metrics"]["psnr"] < 100
+
+
+@pytest.fixture(scope="module")
+def tiny_unet(tmp_path_factory) -> Path:
+    from tests.bootstrapper.tasks.test_ddpm import tiny_unet as build
+
+    folder = tmp_path_factory.mktemp("unet")
+    build().save_pretrained(folder)
+    return folder
+
+
+def test_task_study_quick_on_a_tiny_unet(tmp_path, tiny_unet):
+    """Study 2's plumbing on a tiny UNet: the four strategies (or the tuned one's failure, named),
+    final rewards in [0, 1], each run within its budget, curves starting at the initial reward."""
+    proc = bench("task_strategies.py", "--task", "ddpm", "--quick", "--model-path", str(tiny_unet), "-o", "s=2",
+                 "-o", "reward_lo=35", "-o", "reward_hi=55", "-o", "eval_images=16", "-o", "gen_batch=16",
+                 "-o", "num_threads=1", "--out", str(tmp_path))
+    data = result(tmp_path, "ddpm_study_quick")
+    assert "final_reward" in proc.stdout
+    ran = {r["strategy"] for r in data["rows"]}
+    assert ran | {k.split(",")[0] for k in data["failures"]} == STRATEGIES
+    for row in data["rows"]:
+        assert 0 <= row["final_reward"] <= 1 and math.isfinite(row["spent"])
+        assert row["spent"] <= data["budget"] * (1 + 1e-9)
+    assert data["costs"]["cg"] > 0 and data["costs"]["ct"] > 0
+    assert set(data["curves"]) == ran and all(len(runs) == data["seeds"] == 1 for runs in data["curves"].values())
