@@ -134,6 +134,12 @@ def load_checkpoint(path: Path, s: int) -> tuple[UNet2DModel, DDPMScheduler]:
         model = UNet2DModel.from_pretrained(unet_dir, local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
         raise TaskError(f"ddpm checkpoint {unet_dir} is not a loadable UNet2DModel ({e.__class__.__name__})") from None
+    # from_pretrained leaves weights at arbitrary offsets of the file's buffer, and CPU convolutions on a
+    # batch of one round differently at different alignments: a resumed run (weights from the checkpoint)
+    # drifted from an uninterrupted one. Fresh (64-byte aligned) copies make both compute alike.
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            tensor.data = tensor.data.clone()
     size = model.config.sample_size
     if (size if isinstance(size, int) else tuple(size)) not in (IMAGE_SIZE, (IMAGE_SIZE, IMAGE_SIZE)):
         raise TaskError(f"ddpm checkpoint {path} makes {size}-pixel images, the task needs {IMAGE_SIZE}x{IMAGE_SIZE}")
