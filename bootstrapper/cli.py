@@ -1,7 +1,8 @@
 """`plan execute PLAN.json --task NAME --run-dir DIR`: run a plan round by round, resumable.
 
 Run it again with the same arguments after a kill (Ctrl-C, kill -9, a crash) and it resumes at
-the first round that was not committed, with every RNG restored.
+the first round that was not committed, with every RNG restored. `accelerate launch -m
+bootstrapper execute ...` runs the same command on several processes (bootstrapper/__main__.py).
 """
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ def task_config(cls, options: list[str], model_path: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run or resume; under `accelerate launch` only the main process reports (and reports bad input)."""
+    from bootstrapper import distributed as dist
+
+    try:
+        return _run(args, dist.is_main())
+    except InputError:
+        if dist.is_main():
+            raise  # one sentence on stderr, exit status 2 (planner.cli.main)
+        return 2  # the same error on another process: the main process has said it
+
+
+def _run(args: argparse.Namespace, main: bool) -> int:
     from bootstrapper.session import Session
 
     plan_json = read_json(args.plan, "plan file")
@@ -54,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                            args.calibrate, args.replan)
     history = session.run(progress=not args.no_progress)
     summary = session.summary(history)
+    if not main:
+        return 0
     if not args.no_report and history:
         session.draw_report(history)
     if args.json:

@@ -1,7 +1,9 @@
 """The round engine: plan -> generate -> reward -> select -> train -> evaluate -> ledger -> commit
 -> replan, for any Task. It owns selection, the ledger and the run directory; resuming starts at
 the first uncommitted round with every RNG restored, so a killed-then-resumed run equals an
-uninterrupted one.
+uninterrupted one. Under a distributed launcher every process runs this same loop with the same
+RNG and the same (gathered) samples, so every one keeps the same ledger of global counts; only
+the main process reads and writes the run directory.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from bootstrapper import distributed as dist
 from bootstrapper.ledger import Ledger
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
@@ -131,9 +134,7 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
     re-solved plan (cost calibration); it is not called when resuming after round 0."""
     progress = progress or Progress()
     rd = RunDir(run_dir)
-    rd.recover_checkpoint_swap()
-    saved = rd.load_checkpoint(len(rd.rounds()))
-    history = rd.rounds()
+    saved, history = dist.on_main(lambda: _open_log(rd))  # read (and repaired) by the main process only
     rng = np.random.Generator(np.random.PCG64(seed))
     if saved is None:
         state = start_state(plan, task, seed)
@@ -173,7 +174,16 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
         record["schedule"] = schedule[t + 1:]
         if update.note:
             record["replan"] = update.note
-        rd.commit(record, {"next_round": t + 1, "spent": ledger.spent, "rng": rng.bit_generator.state,
-                           "schedule": schedule}, lambda folder: task.save(state, folder))
+        engine_state = {"next_round": t + 1, "spent": ledger.spent, "rng": rng.bit_generator.state,
+                        "schedule": schedule}
+        dist.on_main(lambda: rd.commit(record, engine_state, lambda folder: task.save(state, folder)))
         progress.round_done(record)
     return history
+
+
+def _open_log(rd: RunDir) -> tuple[tuple[dict, Path] | None, list[dict]]:
+    """The last checkpoint (engine state, task folder) and the committed rounds, after finishing a
+    commit that was killed halfway."""
+    rd.recover_checkpoint_swap()
+    saved = rd.load_checkpoint(len(rd.rounds()))
+    return saved, rd.rounds()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from bootstrapper import distributed as dist
 from bootstrapper.engine import Progress, execute, keep_plan
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, get_task
@@ -45,8 +46,9 @@ class Session:
             raise InputError(f"the plan continues a pilot run made with task options {wanted}; "
                              "pass the same options")
         rd = RunDir(run_dir)
-        rd.prepare(plan_json, {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(),
-                               "seed": seed, "calibrate": calibrate, "replan": replanning})
+        run = {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(), "seed": seed,
+               "calibrate": calibrate, "replan": replanning}
+        dist.on_main(lambda: rd.prepare(plan_json, run))
         session = cls(plan, task, rd, seed, calibrate, replanning)
         session.plan = session.effective_plan()
         return session
@@ -58,12 +60,12 @@ class Session:
 
     def _first_round(self, state: Any) -> Plan:
         """Before round 0: evaluate the starting model and, if asked, calibrate costs and re-solve."""
-        config = self.run_dir.run_config()
+        config = dist.on_main(self.run_dir.run_config)  # every process decides from the same file
         if "initial" not in config:
             config["initial"] = {k: float(v) for k, v in self.task.evaluate(state).items()}
         if self.calibrate and "calibration" not in config:
-            config["calibration"], config["calibrated_plan"] = self._calibrated(state)
-        self.run_dir.update_run_config(config)
+            config["calibration"], config["calibrated_plan"] = dist.broadcast(self._calibrated(state))  # main's timing
+        dist.on_main(lambda: self.run_dir.update_run_config(config))
         self.plan = self.effective_plan()
         return self.plan
 
@@ -85,7 +87,7 @@ class Session:
     def run(self, progress: bool = True) -> list[dict]:
         """Execute or resume; returns the committed rounds."""
         return execute(self.plan, self.task, self.run_dir.path, self.seed, self.refit if self.replanning else keep_plan,
-                       tqdm_progress() if progress else None, self._first_round)
+                       tqdm_progress() if progress and dist.is_main() else None, self._first_round)
 
     def summary(self, history: list[dict]) -> dict:
         """The final summary (also `plan execute --json`)."""
@@ -97,7 +99,7 @@ class Session:
             "final_reward": last.get("reward", initial.get("reward")),
             "predicted_reward": self.plan.predicted_reward, "initial_reward": initial.get("reward"),
             "trimmed": bool(last.get("trimmed", False)), "task": self.task.name, "seed": self.seed,
-            "run_dir": str(self.run_dir.path),
+            "run_dir": str(self.run_dir.path), "processes": dist.world_size(),
         }
 
     def draw_report(self, history: list[dict]) -> None:

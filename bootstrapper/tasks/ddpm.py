@@ -6,6 +6,10 @@ steps of the current model; its reward is the PSNR against the clean digit, mapp
 samples at timesteps 0..s-1, so the model bootstraps on its own outputs. The EMA weights both
 generate and evaluate: they are "the model" whose mean reward the planner predicts, so the
 acceptance rate of a round and the held-out reward describe the same weights.
+
+Under `accelerate launch` every process draws the same digits and noise; each UNet call runs on
+this process's slice of the batch and the outputs are gathered, and each Adam step averages the
+processes' gradients, so every process holds the same model and samples as one process would.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import safetensors.torch
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
+from bootstrapper import distributed as dist
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "ddpm_pretrained"
@@ -205,9 +210,12 @@ class DDPMTask(Task):
         order = state.rng.permutation(self.size(kept))
         for start in range(0, len(order), self.config.train_batch):
             images = kept.images[order[start : start + self.config.train_batch]]
-            loss = self._noise_loss(state, images, state.noise)
+            part = dist.shard(len(images))  # this process's samples; the noise is drawn for all of them
+            loss = self._noise_loss(state, images, state.noise, part)
             state.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if loss is not None:
+                loss.backward()
+            dist.all_reduce_mean_grads(state.model.parameters(), (part.stop - part.start) / len(images))
             state.optimizer.step()
             decay = min(self.config.ema_decay, (1 + state.steps) / (10 + state.steps))
             with torch.no_grad():
@@ -287,7 +295,7 @@ class DDPMTask(Task):
             torch.set_num_threads(self.config.num_threads)
         name = self.config.device
         if name == "auto":
-            name = "cuda" if torch.cuda.is_available() else "cpu"
+            return dist.device()  # under a launcher, this process's own GPU
         if torch.device(name).type == "cuda" and not torch.cuda.is_available():
             raise TaskError(f"ddpm device {self.config.device!r} was asked for, but torch sees no GPU")
         return torch.device(name)
@@ -307,14 +315,28 @@ class DDPMTask(Task):
                 eps = torch.randn(x0.shape, generator=noise).to(device)
                 x = state.scheduler.add_noise(x0, eps, torch.tensor([s - 1]))
                 for t in range(s - 1, -1, -1):
-                    x = state.scheduler.step(state.ema(x, t).sample, t, x, generator=noise).prev_sample
+                    x = state.scheduler.step(_sharded(state.ema, x, t), t, x, generator=noise).prev_sample
                 out.append(x.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.float32)
 
-    def _noise_loss(self, state: DDPMState, images: np.ndarray, noise: torch.Generator) -> torch.Tensor:
-        """Mean squared error of the trained weights' noise prediction at timesteps uniform in 0..s-1."""
+    def _noise_loss(self, state: DDPMState, images: np.ndarray, noise: torch.Generator,
+                    part: slice = slice(None)) -> torch.Tensor | None:
+        """Mean squared error of the trained weights' noise prediction at timesteps uniform in 0..s-1, on
+        the images in part (noise and timesteps are drawn for all of them); None if part is empty."""
         device = state.model.device
         x0 = torch.from_numpy(images).to(device)
         eps = torch.randn(x0.shape, generator=noise).to(device)
         t = torch.randint(0, self.config.s, (len(x0),), generator=noise).to(device)
+        x0, eps, t = x0[part], eps[part], t[part]
+        if not len(x0):
+            return None
         return torch.nn.functional.mse_loss(state.model(state.scheduler.add_noise(x0, eps, t), t).sample, eps)
+
+
+def _sharded(model: UNet2DModel, x: torch.Tensor, t: int) -> torch.Tensor:
+    """model(x, t).sample, computed on this process's slice of the batch and gathered (all of it on one process)."""
+    if dist.world_size() == 1:
+        return model(x, t).sample
+    part = x[dist.shard(len(x))]
+    out = model(part, t).sample if len(part) else x.new_zeros((0, *x.shape[1:]))
+    return dist.gather(out.cpu()).to(x.device)

