@@ -46,8 +46,11 @@ def recommend_report(plan: Plan, others: list[Plan] | None = None) -> str:
              schedule_table(plan), "",
              f"predicted final reward {plan.predicted_reward:.7g} (gap r* - r = {plan.gap:.4g}), "
              f"starting from {j['initial_reward']:.4g}; expected cost {j['expected_cost']:,.0f} "
-             f"of {plan.problem.budget:,.0f}", "",
-             f"solvers on the exponential family (closed-form base u* = {j['closed_form_base']:.4g}):",
+             f"of {plan.problem.budget:,.0f}"]
+    if plan.predicted_reward <= j["initial_reward"]:
+        lines.append("warning: under this model no affordable schedule raises the reward (rounds this small add "
+                     "more noise than they remove); raise the budget or refit the model on larger rounds")
+    lines += ["", f"solvers on the exponential family (closed-form base u* = {j['closed_form_base']:.4g}):",
              f"  {'solver':<12} {'base':>8} {'T':>4} {'gap r*-r':>11} {'vs free-form':>13}"]
     for s in j["solvers"]:
         lines.append(f"  {s['solver']:<12} {s['param']:>8.4g} {s['rounds']:>4} {s['gap']:>11.4g} "

@@ -220,3 +220,14 @@ def test_help_exits_zero(argv):
     for flag in ("--budget", "--cg", "--ct", "--model", "--selection", "--ratio", "--batch", "--max-rounds",
                  "--json", "--out", "--plot", "--seed"):
         assert flag in result.stdout
+
+
+def test_a_plan_predicted_to_lower_the_reward_says_so(tmp_path):
+    """A surrogate whose noise term swamps every affordable round: the plan is printed with a
+    warning instead of silently predicting a reward below the starting one."""
+    model = tmp_path / "m.json"
+    model.write_text('{"kind": "surrogate", "r_star": 0.9, "g0": 0.67, "a": 0.42, "b": 20.0, "gamma": 1.0}')
+    low = run_plan("--budget", "25", "--cg", "0.17", "--ct", "0.04", "--cr", "3", "--batch", "8", "--model", str(model))
+    assert low.returncode == 0 and "warning: under this model no affordable schedule raises" in low.stdout
+    high = run_plan("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8", "--model", str(model))
+    assert high.returncode == 0 and "warning" not in high.stdout
