@@ -57,6 +57,7 @@ class LLMConfig(TaskConfig):
     instruction: str = ""  # system message; "" keeps the chat template's default
     test_seed: int = 1234  # seed of the held-out problem draw
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda" or "cuda:N"
+    num_threads: int | None = None  # torch CPU threads (process-wide); None = torch's default (all cores)
 
     def __post_init__(self) -> None:
         if isinstance(self.model_path, str):  # absolute, so the run records which folder it used
@@ -71,6 +72,8 @@ class LLMConfig(TaskConfig):
         for field in ("max_new_tokens", "micro_batch", "grad_accum", "gen_batch", "eval_per_level"):
             value = getattr(self, field)
             _check(_is_int(value) and value >= 1, field, "a whole number >= 1", value)
+        _check(self.num_threads is None or (_is_int(self.num_threads) and self.num_threads >= 1), "num_threads",
+               "a whole number >= 1 or null", self.num_threads)
         _check(self.eval_per_level <= MAX_EVAL, "eval_per_level", f"at most {MAX_EVAL}", self.eval_per_level)
         _check(_is_int(self.shots) and 0 <= self.shots <= len(SHOTS), "shots", f"0 to {len(SHOTS)}", self.shots)
         _check(_is_int(self.test_seed) and self.test_seed >= 0, "test_seed", "a whole number >= 0", self.test_seed)
@@ -156,6 +159,8 @@ class LLMTask(Task):
 
     def _state(self, folder: Path, gguf: str | None, rng: np.random.Generator) -> LLMState:
         """Load tokenizer and float32 model from folder (optionally a GGUF file in it) onto the device."""
+        if self.config.num_threads is not None:  # one thread is much faster on a shared 2-core box
+            torch.set_num_threads(self.config.num_threads)
         try:
             files = {p.name for p in folder.iterdir()}
         except FileNotFoundError:

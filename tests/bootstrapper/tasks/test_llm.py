@@ -83,7 +83,7 @@ def test_registry_and_config_round_trip(task: LLMTask) -> None:
 @pytest.mark.parametrize("field, value", [
     ("train_levels", ("p9",)), ("eval_levels", ()), ("temperature", 0.0), ("lr", -1.0), ("max_new_tokens", 0),
     ("micro_batch", 1.5), ("shots", 3), ("device", "tpu"), ("gguf_file", "other.gguf"), ("eval_per_level", 500),
-    ("test_seed", -1), ("instruction", 3)])
+    ("test_seed", -1), ("instruction", 3), ("num_threads", 0), ("num_threads", 1.5)])
 def test_bad_config_is_a_task_error_naming_the_value(field: str, value) -> None:
     with pytest.raises(TaskError, match=field):
         LLMConfig(**{field: value})
@@ -200,3 +200,9 @@ def test_shipped_smollm2_answers_with_a_number_and_round_trips(tmp_path: Path) -
     loaded = task.load(tmp_path)
     assert all(torch.equal(a, b) for a, b in zip(weights(state), weights(loaded)))
     assert task.prompt(loaded.tokenizer, "Q?") == task.prompt(state.tokenizer, "Q?")
+
+
+def test_num_threads_sets_torch_threads(tiny: Path) -> None:
+    """-o num_threads=N applies to the whole process when the model loads (the one_thread fixture restores it)."""
+    LLMTask(LLMConfig(model_path=str(tiny), num_threads=2, device="cpu")).init_state(0)
+    assert torch.get_num_threads() == 2
