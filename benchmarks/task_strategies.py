@@ -75,6 +75,9 @@ def main() -> None:
     t0 = time.perf_counter()
     initial = task.evaluate(start)
     eval_seconds = time.perf_counter() - t0
+    if initial["reward"] <= 0:
+        raise InputError(f"the starting model scores 0 on {args.task}'s held-out set, so proportional selection "
+                         "would keep nothing; start from a model that solves some of it")
     costs = CostModel(probe["cg"], probe["ct"], eval_seconds)
     # quick: about 16 rounds of two batches, so each quick pilot (20 %) affords its 3 rounds
     budget = args.budget or (16 * (eval_seconds + 2 * args.batch * (2 * costs.cg + costs.ct)) if args.quick
@@ -145,4 +148,5 @@ if __name__ == "__main__":
     try:
         main()
     except InputError as e:  # e.g. a model that solves nothing: no round can keep a sample
-        sys.exit(f"task_strategies: {e}")
+        print(f"task_strategies: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -87,3 +87,18 @@ def test_task_study_quick_on_a_tiny_unet(tmp_path, tiny_unet):
         assert row["spent"] <= data["budget"] * (1 + 1e-9)
     assert data["costs"]["cg"] > 0 and data["costs"]["ct"] > 0
     assert set(data["curves"]) == ran and all(len(runs) == data["seeds"] == 1 for runs in data["curves"].values())
+
+
+def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):
+    """Study 3's plumbing up to the first evaluation on a tiny random Llama (it solves no problem,
+    so no strategy can keep a sample): one sentence, exit 2, nothing written. The LLM study itself
+    needs the shipped SmolLM2 and hours of this machine."""
+    from tests.bootstrapper.tasks.test_llm import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "task_strategies.py"), "--task", "llm", "--quick",
+                           "--model-path", str(model), "-o", "max_new_tokens=6", "-o", "eval_per_level=6",
+                           "-o", "gen_batch=8", "-o", "device=cpu", "-o", "num_threads=1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "scores 0" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "llm_study_quick.json").exists()
