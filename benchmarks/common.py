@@ -33,6 +33,27 @@ def save(name: str, result: dict, out: Path | None = None) -> Path:
     return path
 
 
+def figure(*args, **kwargs):
+    """plt.subplots(*args, **kwargs) on matplotlib's file-only Agg backend (imported on first use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write the figure as a PNG (atomically: a temporary file, then rename) and free it."""
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(path.name + ".tmp")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """A plain text table: columns are (key, format) pairs."""
     head = "  ".join(f"{k:>14}" if f else f"{k:<36}" for k, f in columns)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, save, scratch, table  # noqa: E402
+from benchmarks.common import RESULTS, figure, save, save_figure, scratch, table  # noqa: E402
 
 PRIOR = Path(__file__).resolve().parent / "ddpm_prior.json"
 
@@ -77,20 +77,13 @@ def main() -> None:
 
 def plot(rows: list[dict], path: Path) -> None:
     """Held-out PSNR against compute spent, measured and as the plan predicted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig, ax = figure(figsize=(5.5, 3.6))
     ax.plot([r["spent"] for r in rows], [r["psnr"] for r in rows], marker="o", label="measured (held-out MNIST)")
     predicted = [(0.0, rows[0]["psnr"])] + [(r["spent"], r["predicted"]) for r in rows[1:] if r["predicted"]]
     ax.plot(*zip(*predicted), ls="--", marker=".", color="gray", label="plan's prediction")
     ax.set(xlabel="compute spent (s)", ylabel="PSNR (dB)", title="DDPM bootstrapping on MNIST, s = 10")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, save, scratch, table  # noqa: E402
+from benchmarks.common import RESULTS, figure, save, save_figure, scratch, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
@@ -67,12 +67,7 @@ def tuned_gaps(budget: float, seeds: int, folder: str) -> tuple[np.ndarray, list
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = figure(figsize=(7, 4.5))
     for name in dict.fromkeys(r["strategy"] for r in rows):
         mine = [r for r in rows if r["strategy"] == name]
         ax.errorbar([r["budget"] for r in mine], [r["measured_gap"] for r in mine],
@@ -80,9 +75,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set(xscale="log", yscale="log", xlabel="budget (cost units)", ylabel="final gap r* - r (mean ± 2 SE)",
            title="Gaussian task: measured remaining gap by strategy")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, save, table  # noqa: E402
+from benchmarks.common import RESULTS, figure, save, save_figure, table  # noqa: E402
 from bootstrapper.calibrate import measure  # noqa: E402
 from bootstrapper.cli import task_config  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
@@ -122,12 +122,7 @@ def main() -> None:
 
 
 def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = figure(1, 2, figsize=(11, 4))
     for label, runs in curves.items():
         for i, run in enumerate(runs):
             left.plot([0] + [s for s, _, _ in run], [initial] + [r for _, r, _ in run], marker=".",
@@ -139,9 +134,7 @@ def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) 
     right.set_xticks(range(len(rows)), [r["strategy"] for r in rows], rotation=20, fontsize=7)
     right.set(ylabel="final held-out reward (mean ± SE)", title="same compute, by strategy")
     right.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,23 @@ def result(out: Path, name: str) -> dict:
     return data
 
 
+def test_planner_speed_quick(tmp_path):
+    """`benchmarks/planner_speed.py --quick` exits 0, prints a table and writes every documented field."""
+    out = tmp_path / "speed.json"
+    proc = bench("planner_speed.py", "--quick", "--runs", "1", "--schedules", "2000", "--out", str(out), timeout=300)
+    assert "plan --help" in proc.stdout and "schedules/s" in proc.stdout
+    result = json.loads(out.read_text())
+    assert set(result["cold_start"]) == {"python -c pass (interpreter alone)", "plan --help",
+                                         "plan --budget 1e6 --cg 1 --ct 3"}
+    for figure in result["cold_start"].values():
+        assert figure["runs"] == 1 and 0 < figure["min_s"] <= figure["median_s"] < 60
+    speed = result["throughput"]
+    assert speed["schedules"] == 2000 and speed["rounds"] == 20
+    assert math.isclose(speed["schedules_per_s"], 2000 / speed["best_s"])
+    assert {t["target"] for t in result["targets"].values()} == {"< 0.3", "> 100000"}
+    assert all(isinstance(t["met"], bool) for t in result["targets"].values())
+
+
 def test_gaussian_study_quick(tmp_path):
     """Study 1: every strategy at both budgets, predicted and measured gaps with standard errors."""
     proc = bench("gaussian_strategies.py", "--quick", "--out", str(tmp_path))
