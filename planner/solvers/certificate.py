@@ -39,14 +39,16 @@ class Certificate:
 def _water_fill(w, gamma, k, spend, batch, mask, iterations: int = 200) -> np.ndarray:
     """KKT solution for each row (axis -1 = rounds), by bisection on log lambda. A tiny lambda
     overflows n to inf, which only says "over budget": the warning is silenced, not the result."""
+    def sizes(log_lambda: np.ndarray) -> np.ndarray:  # the stationary n_t for a multiplier, at least a batch
+        with np.errstate(over="ignore"):
+            return np.maximum(batch, (gamma * w / (np.exp(log_lambda)[..., None] * k)) ** (1 / (1 + gamma)))
+
     lo, hi = np.full(spend.shape, -700.0), np.full(spend.shape, 700.0)
-    with np.errstate(over="ignore"):
-        for _ in range(iterations):
-            mid = (lo + hi) / 2
-            n = np.maximum(batch, (gamma * w / (np.exp(mid)[..., None] * k)) ** (1 / (1 + gamma)))
-            over = np.where(mask, k * n, 0.0).sum(axis=-1) > spend
-            lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
-        return np.maximum(batch, (gamma * w / (np.exp(hi)[..., None] * k)) ** (1 / (1 + gamma)))
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        over = np.where(mask, k * sizes(mid), 0.0).sum(axis=-1) > spend
+        lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
+    return sizes(hi)
 
 
 def _cvxpy_fill(w, gamma, k, spend, batch, mask) -> np.ndarray:
