@@ -1,14 +1,17 @@
 """Studies 2 and 3 — a real task (ddpm: MNIST denoising; llm: word problems with SmolLM2):
 constant, linear and exponential schedules picked by hand as in the paper, and the planner's
-auto-tuned plan (`plan tune`, 10 % pilots), all at the same total compute, several seeds.
+auto-tuned plan (`plan tune`, its pilots taking --pilot of the budget), all at the same total compute, several seeds.
 
-    python3 benchmarks/task_strategies.py --task ddpm --budget 900 --seeds 3
-    python3 benchmarks/task_strategies.py --task llm --budget 3600 --seeds 3 -o eval_per_level=64
+    python3 benchmarks/task_strategies.py --task ddpm --budget 360 --seeds 3 --rounds 4 --pilot 0.3 \
+        -o eval_images=32 -o num_threads=1                                      # 86 min here
+    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --pilot 0.5 \
+        -o eval_per_level=32 -o num_threads=2                                   # ~1 h 45 min here
     python3 benchmarks/task_strategies.py --task ddpm --quick --model-path TINY_UNET_FOLDER
 
 The budget is in seconds of this machine: c_g and c_t are measured (seconds per generated and
 per trained sample) and the per-round cost is the measured evaluation time. Writes
-results/<task>_study.json and .png (final reward with error bars; reward vs compute).
+results/<task>_study.json and .png (reward vs compute; final reward with error bars over seeds;
+final accuracy per level where the task reports one, as the llm task does).
 """
 from __future__ import annotations
 
@@ -89,7 +92,7 @@ def main() -> None:
     name = f"{args.task}_study" + ("_quick" if args.quick else "")
     folder = args.out / f"{name}_runs"
     shutil.rmtree(folder, ignore_errors=True)  # run directories refuse another plan: start clean
-    rows, curves, failures = [], {}, {}
+    curves, failures = {}, {}
     for seed in range(seeds):
         strategies = dict(plans)
         try:
@@ -101,28 +104,40 @@ def main() -> None:
             history = run(plan, task, folder / f"{label.split()[0]}-{seed}", seed)
             spent0 = tuned.pilot_spent if label == "planner (tuned)" else 0.0
             curves.setdefault(label, []).append([(spent0 + r["spent"], r["reward"], r["metrics"]) for r in history])
-    for label, runs in curves.items():
-        finals = np.array([r[-1][1] if r else initial["reward"] for r in runs])
-        metric = {k: float(np.mean([r[-1][2][k] for r in runs if r])) for k in (runs[0][-1][2] if runs[0] else {})}
-        rows.append({"strategy": label, "rounds": float(np.mean([len(r) for r in runs])),
-                     "final_reward": float(finals.mean()),
-                     "se": float(finals.std(ddof=1) / np.sqrt(len(finals))) if len(finals) > 1 else None,
-                     "spent": float(np.mean([r[-1][0] for r in runs if r])), "metrics": metric})
+    rows = [summarize(label, runs, initial) for label, runs in curves.items()]
     print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
           f"budget {budget:.0f} s per run")
-    print(table(rows, [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]))
+    extra = [(k, ".4f") for k in (rows[0]["metrics"] if rows else {}) if k.startswith("acc_") and k != "reward"]
+    print(table([{**r, **r["metrics"]} for r in rows],
+                [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")] + extra))
     for what, why in failures.items():
         print(f"{what} failed: {why}")
     plot(curves, rows, initial["reward"], args.out / f"{name}.png", args.task)
     result = {"task": args.task, "task_config": task.config.to_json(), "initial": initial, "costs": costs.to_json(),
               "budget": budget, "pilot_share": pilot, "seeds": seeds, "rows": rows, "failures": failures,
               "plans": {k: list(p.schedule.n) for k, p in plans.items()},
-              "curves": {k: [[(s, r) for s, r, _ in run] for run in v] for k, v in curves.items()}}
+              "curves": {k: [[{"spent": s, "reward": r, **m} for s, r, m in run] for run in v] for k, v in curves.items()}}
     print(f"wrote {save(name, result, args.out)}")
 
 
+def summarize(label: str, runs: list[list[tuple]], initial: dict) -> dict:
+    """One strategy's row: mean rounds and spend, and each final metric's mean and standard error over
+    seeds (a run that did no round ends where it started)."""
+    finals = [run[-1][2] if run else initial for run in runs]
+    values = {k: np.array([f[k] for f in finals]) for k in finals[0] if not k.startswith("se_")}
+    se = {k: float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None for k, v in values.items()}
+    return {"strategy": label, "rounds": float(np.mean([len(r) for r in runs])),
+            "final_reward": float(values["reward"].mean()), "se": se["reward"],
+            "spent": float(np.mean([r[-1][0] for r in runs if r])) if any(runs) else 0.0,
+            "metrics": {k: float(v.mean()) for k, v in values.items()}, "metrics_se": se}
+
+
 def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) -> None:
-    fig, (left, right) = figure(1, 2, figsize=(11, 4))
+    """Reward vs compute per run; final reward by strategy; and, where the task reports accuracies per
+    level (llm: acc_base, acc_p1), the final accuracy of each level by strategy. Error bars: SE over seeds."""
+    levels = sorted(k for k in rows[0]["metrics"] if k.startswith("acc_")) if rows else []
+    fig, axes = figure(1, 3 if levels else 2, figsize=(16 if levels else 11, 4))
+    left, right = axes[0], axes[1]
     for label, runs in curves.items():
         for i, run in enumerate(runs):
             left.plot([0] + [s for s, _, _ in run], [initial] + [r for _, r, _ in run], marker=".",
@@ -134,8 +149,15 @@ def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) 
     right.set_xticks(range(len(rows)), [r["strategy"] for r in rows], rotation=20, fontsize=7)
     right.set(ylabel="final held-out reward (mean ± SE)", title="same compute, by strategy")
     right.legend(fontsize=7)
+    if levels:
+        width = 0.8 / len(levels)
+        for j, level in enumerate(levels):
+            axes[2].bar(np.arange(len(rows)) + j * width, [r["metrics"][level] for r in rows], width, capsize=3,
+                        yerr=[r["metrics_se"][level] or 0 for r in rows], label=level.removeprefix("acc_"))
+        axes[2].set_xticks(np.arange(len(rows)) + 0.4 - width / 2, [r["strategy"] for r in rows], rotation=20, fontsize=7)
+        axes[2].set(ylabel="final held-out accuracy (mean ± SE)", title="accuracy by level")
+        axes[2].legend(fontsize=7, title="level")
     save_figure(fig, path)
-
 
 if __name__ == "__main__":
     try:

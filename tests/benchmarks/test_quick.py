@@ -102,8 +102,10 @@ def test_task_study_quick_on_a_tiny_unet(tmp_path, tiny_unet):
     for row in data["rows"]:
         assert 0 <= row["final_reward"] <= 1 and math.isfinite(row["spent"])
         assert row["spent"] <= data["budget"] * (1 + 1e-9)
+        assert set(row["metrics_se"]) == set(row["metrics"]) >= {"reward", "psnr"}
     assert data["costs"]["cg"] > 0 and data["costs"]["ct"] > 0
     assert set(data["curves"]) == ran and all(len(runs) == data["seeds"] == 1 for runs in data["curves"].values())
+    assert all({"spent", "reward", "psnr"} <= set(point) for runs in data["curves"].values() for point in runs[0])
 
 
 def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):
