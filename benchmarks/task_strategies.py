@@ -4,8 +4,8 @@ auto-tuned plan (`plan tune`, its pilots taking --pilot of the budget), all at t
 
     python3 benchmarks/task_strategies.py --task ddpm --budget 360 --seeds 3 --rounds 4 --pilot 0.3 \
         -o eval_images=32 -o num_threads=1                                      # 86 min here
-    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --pilot 0.5 \
-        -o eval_per_level=32 -o num_threads=2                                   # ~1 h 45 min here
+    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --pilot 0.5 --batch 2 \
+        -o eval_per_level=32 -o num_threads=2                                   # 1 h 42 min here
     python3 benchmarks/task_strategies.py --task ddpm --quick --model-path TINY_UNET_FOLDER
 
 The budget is in seconds of this machine: c_g and c_t are measured (seconds per generated and
