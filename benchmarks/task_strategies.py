@@ -103,44 +103,49 @@ def main() -> None:
         for label, plan in strategies.items():
             history = run(plan, task, folder / f"{label.split()[0]}-{seed}", seed)
             spent0 = tuned.pilot_spent if label == "planner (tuned)" else 0.0
-            curves.setdefault(label, []).append([(spent0 + r["spent"], r["reward"], r["metrics"]) for r in history])
+            curves.setdefault(label, []).append([{"spent": spent0 + r["spent"], **r["metrics"]} for r in history])
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
     print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
           f"budget {budget:.0f} s per run")
-    extra = [(k, ".4f") for k in (rows[0]["metrics"] if rows else {}) if k.startswith("acc_") and k != "reward"]
     print(table([{**r, **r["metrics"]} for r in rows],
-                [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")] + extra))
+                [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]
+                + [(k, ".4f") for k in accuracies(rows)]))
     for what, why in failures.items():
         print(f"{what} failed: {why}")
     plot(curves, rows, initial["reward"], args.out / f"{name}.png", args.task)
     result = {"task": args.task, "task_config": task.config.to_json(), "initial": initial, "costs": costs.to_json(),
               "budget": budget, "pilot_share": pilot, "seeds": seeds, "rows": rows, "failures": failures,
               "plans": {k: list(p.schedule.n) for k, p in plans.items()},
-              "curves": {k: [[{"spent": s, "reward": r, **m} for s, r, m in run] for run in v] for k, v in curves.items()}}
+              "curves": curves}
     print(f"wrote {save(name, result, args.out)}")
 
 
-def summarize(label: str, runs: list[list[tuple]], initial: dict) -> dict:
+def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:
     """One strategy's row: mean rounds and spend, and each final metric's mean and standard error over
     seeds (a run that did no round ends where it started)."""
-    finals = [run[-1][2] if run else initial for run in runs]
-    values = {k: np.array([f[k] for f in finals]) for k in finals[0] if not k.startswith("se_")}
+    finals = [run[-1] if run else initial for run in runs]
+    values = {k: np.array([f[k] for f in finals]) for k in initial if not k.startswith("se_")}
     se = {k: float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None for k, v in values.items()}
     return {"strategy": label, "rounds": float(np.mean([len(r) for r in runs])),
             "final_reward": float(values["reward"].mean()), "se": se["reward"],
-            "spent": float(np.mean([r[-1][0] for r in runs if r])) if any(runs) else 0.0,
+            "spent": float(np.mean([r[-1]["spent"] for r in runs if r])) if any(runs) else 0.0,
             "metrics": {k: float(v.mean()) for k, v in values.items()}, "metrics_se": se}
+
+
+def accuracies(rows: list[dict]) -> list[str]:
+    """The per-level accuracy metrics the task reports (llm: acc_base, acc_p1; none for ddpm)."""
+    return sorted(k for k in rows[0]["metrics"] if k.startswith("acc_")) if rows else []
 
 
 def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) -> None:
     """Reward vs compute per run; final reward by strategy; and, where the task reports accuracies per
     level (llm: acc_base, acc_p1), the final accuracy of each level by strategy. Error bars: SE over seeds."""
-    levels = sorted(k for k in rows[0]["metrics"] if k.startswith("acc_")) if rows else []
+    levels = accuracies(rows)
     fig, axes = figure(1, 3 if levels else 2, figsize=(16 if levels else 11, 4))
     left, right = axes[0], axes[1]
     for label, runs in curves.items():
         for i, run in enumerate(runs):
-            left.plot([0] + [s for s, _, _ in run], [initial] + [r for _, r, _ in run], marker=".",
+            left.plot([0] + [p["spent"] for p in run], [initial] + [p["reward"] for p in run], marker=".",
                       color=f"C{list(curves).index(label)}", alpha=0.8, label=label if i == 0 else None)
     left.set(xlabel="compute spent (s)", ylabel="held-out reward", title=f"{task}: reward vs compute")
     left.legend(fontsize=7)
@@ -158,6 +163,7 @@ def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) 
         axes[2].set(ylabel="final held-out accuracy (mean ± SE)", title="accuracy by level")
         axes[2].legend(fontsize=7, title="level")
     save_figure(fig, path)
+
 
 if __name__ == "__main__":
     try:
