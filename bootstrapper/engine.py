@@ -49,6 +49,33 @@ class RoundResult:
     cost: float
     trimmed: bool
     seconds_generating: float
+    scores: "Scores"
+
+
+@dataclasses.dataclass
+class Scores:
+    """Running sum of the rewards of every sample a round generated: their mean measures the
+    reward of the model before the round's training, for free (every sample is scored anyway)."""
+
+    count: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+
+    def add(self, rewards: np.ndarray) -> np.ndarray:
+        self.count += len(rewards)
+        self.total += float(np.sum(rewards))
+        self.squares += float(np.sum(np.square(rewards)))
+        return rewards
+
+    def mean_and_se(self) -> tuple[float | None, float | None]:
+        """Mean reward of the generated samples and its standard error (None where undefined)."""
+        if not self.count:
+            return None, None
+        mean = self.total / self.count
+        if self.count < 2:
+            return mean, None
+        variance = max(self.squares - self.count * mean**2, 0.0) / (self.count - 1)
+        return mean, math.sqrt(variance / self.count)
 
 
 def run_round(task: Task, state: Any, target: int, ledger: Ledger, rng: np.random.Generator,
@@ -62,8 +89,9 @@ def run_round(task: Task, state: Any, target: int, ledger: Ledger, rng: np.rando
     spent_before = ledger.spent
     ledger.charge(rounds=1)
     started = time.perf_counter()
+    scores = Scores()
     if ledger.costs.selection == "fixed":
-        kept, n, generated = _fixed_ratio(task, state, ledger.fixed_ratio_allowance(target), ledger)
+        kept, n, generated = _fixed_ratio(task, state, ledger.fixed_ratio_allowance(target), ledger, scores)
     else:
         pieces, n, generated = [], 0, 0
         while n < target:
@@ -75,7 +103,7 @@ def run_round(task: Task, state: Any, target: int, ledger: Ledger, rng: np.rando
             batch = task.generate(state, chunk)
             ledger.charge(generated=chunk)
             generated += chunk
-            accepted = np.flatnonzero(rng.random(chunk) < _rewards(task, state, batch))[: target - n]
+            accepted = np.flatnonzero(rng.random(chunk) < scores.add(_rewards(task, state, batch)))[: target - n]
             if len(accepted):
                 pieces.append(task.take(batch, accepted))
                 n += len(accepted)
@@ -84,17 +112,17 @@ def run_round(task: Task, state: Any, target: int, ledger: Ledger, rng: np.rando
         kept = task.concat(pieces) if pieces else None
     seconds = time.perf_counter() - started
     ledger.charge(trained=n)
-    return RoundResult(kept, n, generated, ledger.spent - spent_before, n < target, seconds)
+    return RoundResult(kept, n, generated, ledger.spent - spent_before, n < target, seconds, scores)
 
 
-def _fixed_ratio(task: Task, state: Any, n: int, ledger: Ledger) -> tuple[Any, int, int]:
+def _fixed_ratio(task: Task, state: Any, n: int, ledger: Ledger, scores: Scores) -> tuple[Any, int, int]:
     """Generate ceil(k n) samples and keep the n with the highest reward (best-of-k)."""
     total = math.ceil(ledger.costs.ratio * n) if n else 0
     pieces = [task.generate(state, min(MAX_CHUNK, total - k)) for k in range(0, total, MAX_CHUNK)]
     ledger.charge(generated=total)
     if not n:
         return None, 0, 0
-    rewards = np.concatenate([_rewards(task, state, p) for p in pieces])
+    rewards = scores.add(np.concatenate([_rewards(task, state, p) for p in pieces]))
     best = np.sort(np.argsort(-rewards, kind="stable")[:n])
     return task.take(task.concat(pieces), best), n, total
 
@@ -128,10 +156,13 @@ def start_state(plan: Plan, task: Task, seed: int) -> Any:
 
 
 def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanner: Replanner = keep_plan,
-            progress: Progress | None = None, before_first_round: Callable[[Any], Plan] | None = None) -> list[dict]:
+            progress: Progress | None = None, before_first_round: Callable[[Any], Plan] | None = None,
+            eval_every: int = 1) -> list[dict]:
     """Run (or resume) the plan on the task in run_dir (prepared by RunDir.prepare); returns
     every committed round's record. before_first_round sees the fresh state and may return a
-    re-solved plan (cost calibration); it is not called when resuming after round 0."""
+    re-solved plan (cost calibration); it is not called when resuming after round 0. The held-out
+    evaluation runs after every eval_every-th round and after the last one; the other rounds log
+    reward None and carry only the free generation reward (the mean score of what they generated)."""
     progress = progress or Progress()
     rd = RunDir(run_dir)
     saved, history = dist.on_main(lambda: _open_log(rd))  # read (and repaired) by the main process only
@@ -147,6 +178,20 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
     ledger = Ledger(plan.problem.budget, plan.problem.costs, engine["spent"] if saved else 0.0)
     predicted = plan.outcome.trajectory
     ratios = plan.outcome.generated / plan.outcome.n
+
+    def evaluate(record: dict) -> None:
+        """Held-out metrics of the current state into the round's record, with their seconds."""
+        started = time.perf_counter()
+        metrics = task.evaluate(state)
+        record["reward"] = float(metrics["reward"])
+        record["metrics"] = {k: float(v) for k, v in metrics.items()}
+        record["seconds"]["evaluate"] = time.perf_counter() - started
+
+    def finished(t: int) -> bool:
+        """Whether round t is the run's last (nothing planned after it, trimmed, or budget spent)."""
+        return (t + 1 >= len(schedule) or history[-1]["trimmed"]
+                or not ledger.affordable(generated=1, trained=1, rounds=1))
+
     while len(history) < len(schedule) and not (history and history[-1]["trimmed"]):
         t = len(history)
         if not ledger.affordable(generated=1, trained=1, rounds=1):
@@ -157,20 +202,22 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
         started = time.perf_counter()
         if result.n_kept:
             state = task.train(state, result.kept)
-        trained = time.perf_counter() - started
-        metrics = task.evaluate(state)
-        evaluated = time.perf_counter() - started - trained
+        generation_reward, generation_reward_se = result.scores.mean_and_se()
         record = {
             "round": t, "n": schedule[t], "kept": result.n_kept, "generated": result.generated,
-            "trimmed": result.trimmed, "cost": result.cost, "spent": ledger.spent,
-            "reward": float(metrics["reward"]),
-            "predicted_reward": float(predicted[t + 1]) if t + 1 < len(predicted) else None,
-            "metrics": {k: float(v) for k, v in metrics.items()},
-            "seconds": {"generate": result.seconds_generating, "train": trained, "evaluate": evaluated},
+            "trimmed": result.trimmed, "cost": result.cost, "spent": ledger.spent, "reward": None,
+            "generation_reward": generation_reward, "generation_reward_se": generation_reward_se,
+            "predicted_reward": float(predicted[t + 1]) if t + 1 < len(predicted) else None, "metrics": {},
+            "seconds": {"generate": result.seconds_generating, "train": time.perf_counter() - started,
+                        "evaluate": 0.0},
         }
         history.append(record)
+        if (t + 1) % eval_every == 0 or finished(t):
+            evaluate(record)
         update = replanner(plan, history, ledger)
         schedule = schedule[: t + 1] + list(update.schedule)
+        if record["reward"] is None and finished(t):  # the replanner ended the run here
+            evaluate(record)
         record["schedule"] = schedule[t + 1:]
         if update.note:
             record["replan"] = update.note

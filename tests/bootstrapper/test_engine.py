@@ -85,3 +85,39 @@ def test_crash_and_resume_equals_an_uninterrupted_run(fast_tmp, where):
     assert strip(resumed) == strip(full)
     assert (folder / "checkpoint" / "task" / "state.json").read_text() == \
         (fast_tmp / "full" / "checkpoint" / "task" / "state.json").read_text()
+
+
+def test_generation_reward_reads_the_model_before_the_round_without_bias(fast_tmp):
+    """Each round logs the mean reward of what it generated and its SE: over 100 seeds the
+    standardised error against the exact reward of the model before that round (the previous
+    round's held-out reward) has mean ~0 and sd ~1, for both selections. Rounds that generated
+    fewer than 20 samples are left out: their SE, from so few scores, is itself noisy (z has
+    sd 1.3-2 there)."""
+    for selection, extra in (("proportional", {}), ("fixed", {"ratio": 4.0})):
+        plan = gaussian_plan(2e3, selection=selection, **extra)
+        z = []
+        for seed in range(100):
+            history = run(plan, fast_tmp / f"{selection}{seed}", seed)
+            before = [GaussianTask().evaluate(GaussianTask().init_state(0))["reward"]] + [r["reward"] for r in history]
+            z += [(r["generation_reward"] - before[t]) / r["generation_reward_se"]
+                  for t, r in enumerate(history) if r["generated"] >= 20]
+        z = np.array(z)
+        assert abs(z.mean()) < 4 / np.sqrt(len(z)) + 0.1, (selection, z.mean())
+        assert 0.8 < z.std() < 1.25, (selection, z.std())
+
+
+def test_eval_every_k_evaluates_every_kth_and_the_last_round(tmp_path):
+    """--eval-every 3: held-out metrics on rounds 2, 5, ... and on the last round; the others log
+    reward None with their free generation reward; the rounds themselves are those of eval_every 1."""
+    plan = gaussian_plan(2e4)
+    every = run(plan, tmp_path / "every", 0)
+    folder = tmp_path / "sparse"
+    RunDir(folder).prepare(plan.to_json(), {"task": "gaussian", "seed": 0})
+    sparse = execute(plan, GaussianTask(), folder, seed=0, eval_every=3)
+    last = len(sparse) - 1
+    assert [r["round"] for r in sparse if r["reward"] is not None] == \
+        sorted({t for t in range(len(sparse)) if (t + 1) % 3 == 0} | {last})
+    assert all(r["metrics"] == {} and r["seconds"]["evaluate"] == 0.0 for r in sparse if r["reward"] is None)
+    same = ("kept", "generated", "spent", "generation_reward")
+    assert [[r[k] for k in same] for r in sparse] == [[r[k] for k in same] for r in every]
+    assert sparse[-1]["reward"] == every[-1]["reward"]
