@@ -1,8 +1,10 @@
 """report.png: measured vs predicted reward per round, and spending against the budget."""
 from __future__ import annotations
 
+import io
 import os
-from pathlib import Path
+
+from planner.jsonio import atomic_write_bytes
 
 
 def plot_run(history: list[dict], budget: float, initial: tuple[float, float], path: str | os.PathLike) -> None:
@@ -27,7 +29,7 @@ def plot_run(history: list[dict], budget: float, initial: tuple[float, float], p
     right.set(xlabel="round", ylabel="cost units", yscale="log", title="spending")
     right.legend()
     fig.tight_layout()
-    tmp = Path(f"{path}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, png.getvalue())

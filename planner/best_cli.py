@@ -3,7 +3,11 @@ shared Optuna study (start workers with `plan ... --trials K --storage URL --stu
 from __future__ import annotations
 
 import argparse
-import json
+import os
+
+from planner.jsonio import InputError
+
+SQLITE = "sqlite:///"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,10 +18,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certifier", choices=("kkt", "cvxpy"), default="kkt")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Before opening the storage: the packages, the --out path, and a SQLite file that exists
+    (Optuna would create an empty database in its place)."""
+    from planner._imports import need
+    from planner.jsonio import check_output_path
+
+    need("plan best", "search", "optuna")
+    if args.certifier == "cvxpy":
+        need("--certifier cvxpy", "search", "cvxpy")
+    if args.out:
+        check_output_path(args.out, "--out")
+    if args.storage.startswith(SQLITE) and not os.path.isfile(args.storage[len(SQLITE):]):
+        raise InputError(f"--storage {args.storage}: there is no database file {args.storage[len(SQLITE):]} "
+                         "(plan best reads a study that `plan --trials K --storage ...` made)")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     import optuna
 
-    from planner.jsonio import InputError, atomic_write_json
+    from planner.jsonio import atomic_write_json, dumps
+    from planner.limits import check_plan
     from planner.plan import Plan, SolverResult
     from planner.problem import Problem
     from planner.report import recommend_report
@@ -35,11 +57,13 @@ def run(args: argparse.Namespace) -> int:
     problem = Problem.from_json(study.user_attrs["problem"])
     schedule = best_schedule(study, study.user_attrs["family"])
     plan = Plan(problem, schedule, "optuna", free_form(problem, args.certifier), (SolverResult("optuna", schedule),))
+    check_plan(plan)
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    text = dumps({**plan.to_json(), "trials": done}, "the plan")
     if args.out:
         atomic_write_json(args.out, plan.to_json())
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     if args.json:
-        print(json.dumps({**plan.to_json(), "trials": done}))
+        print(text)
     else:
         print(f"best of {done} completed trials in study {args.study!r}\n")
         print(recommend_report(plan))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
+import warnings
 
+from planner._imports import try_import
 from planner.jsonio import InputError
 
 # name -> (module with add_arguments(parser) and run(args) -> int, one-line help)
@@ -60,6 +61,7 @@ def problem_from_args(args: argparse.Namespace):
     """Build and validate the Problem named by the flags; InputError on any bad value."""
     from planner.costs import CostModel
     from planner.jsonio import check_positive
+    from planner.limits import check_scale
     from planner.models import DEFAULT_MODEL, load_model
     from planner.problem import Problem
 
@@ -70,6 +72,7 @@ def problem_from_args(args: argparse.Namespace):
         raise InputError("--selection fixed needs --ratio K (samples generated per kept sample)")
     model = load_model(args.model) if args.model else DEFAULT_MODEL
     costs = CostModel(args.cg, args.ct, args.cr, args.selection, 1.0 if args.ratio is None else args.ratio)
+    check_scale(args.budget, costs)
     return Problem(model, costs, args.budget, args.batch, args.max_rounds)
 
 
@@ -93,16 +96,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_output_arguments(args: argparse.Namespace) -> None:
+    """Everything about the output flags that can be wrong, checked before any work."""
+    from planner._imports import need
+    from planner.jsonio import check_output_path, check_seed
+
     if args.trials < 0:
         raise InputError(f"--trials must be >= 0, got {args.trials}")
-    if not 0 <= args.seed < 2**32:
-        raise InputError(f"--seed must be a whole number from 0 to 2^32 - 1, got {args.seed}")
+    check_seed("--seed", args.seed)
     for flag in ("out", "plot"):
-        path = getattr(args, flag)
-        if path is not None and os.path.isdir(path):
-            raise InputError(f"--{flag} {path} is a directory; give a file name")
+        if getattr(args, flag) is not None:
+            check_output_path(getattr(args, flag), f"--{flag}")
     if (args.storage or args.study) and args.trials == 0:
         raise InputError("--storage and --study need --trials N (the trials this process runs)")
+    if args.trials:
+        need("--trials", "search", "optuna")
+    if args.plot:
+        need("--plot", "plot", "matplotlib")
+    if args.certifier == "cvxpy":
+        need("--certifier cvxpy", "search", "cvxpy")
     if args.task is not None:
         from bootstrapper.tasks import available
 
@@ -111,7 +122,8 @@ def check_output_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.jsonio import atomic_write_json
+    from planner.jsonio import atomic_write_json, dumps
+    from planner.limits import check_plan
     from planner.plan import best_of_family, compare, recommend
     from planner.report import recommend_report
 
@@ -119,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_arguments(args)
     plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
                      certifier=args.certifier, task=args.task)
+    check_plan(plan)
+    text = dumps(plan.to_json(), "the plan")
     others = [best_of_family(plan, name) for name in ("constant", "linear")]
     if args.plot:
         from planner.plot import plot_plans
@@ -127,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:  # last, so that a failure above leaves no plan file behind
         atomic_write_json(args.out, plan.to_json())
     if args.json:
-        print(json.dumps(plan.to_json()))
+        print(text)
     else:
         print(recommend_report(plan, others))
         if args.out:
@@ -157,8 +171,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     args = build_parser(command).parse_args(argv)
+    # Overflow to inf or NaN is caught where it matters (limits, strict JSON); numpy's warnings about
+    # it would only add lines of noise to the one sentence.
+    warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero|underflow) encountered",
+                            RuntimeWarning)
     try:
-        return importlib.import_module(COMMANDS[command][0]).run(args)
+        with try_import(f"plan {command}"):  # an optional package the command did not check for up front
+            return importlib.import_module(COMMANDS[command][0]).run(args)
     except InputError as e:
         print(f"plan: {e}", file=sys.stderr)
         return 2

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from planner.cli import add_output_arguments, add_problem_arguments, check_output_arguments, problem_from_args
 
@@ -13,18 +12,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.jsonio import atomic_write_json
+    from planner.jsonio import atomic_write_json, dumps
+    from planner.limits import check_plan
     from planner.plan import compare
     from planner.report import compare_report
 
     problem = problem_from_args(args)
     check_output_arguments(args)
     plans = compare(problem, trials=args.trials, seed=args.seed, certifier=args.certifier, task=args.task)
+    for plan in plans:
+        check_plan(plan)
+    text = dumps([p.to_json() for p in plans], "the plans")
     if args.plot:
         from planner.plot import plot_plans
 
         plot_plans(plans, args.plot)
     if args.out:  # last, so that a failure above leaves no plan file behind
         atomic_write_json(args.out, [p.to_json() for p in plans])
-    print(json.dumps([p.to_json() for p in plans]) if args.json else compare_report(plans))
+    print(text if args.json else compare_report(plans))
     return 0

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 import os
+import stat
 import tempfile
 import typing
 from pathlib import Path
@@ -19,19 +20,57 @@ class InputError(ValueError):
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write text to path so that readers see the old file or the new one, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write data atomically (temporary file, fsync, rename). Only a regular file is ever replaced:
+    a symlink is followed to its target, and a FIFO, device, socket or folder is refused."""
+    target = writable_target(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_dir(target.parent)
+
+
+KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+         stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def writable_target(path: str | os.PathLike, flag: str = "") -> Path:
+    """The file that writing to path replaces: path itself, or the end of its symlinks; InputError
+    (naming flag, e.g. "--out") when that exists and is not a regular file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(mode):
+        kind = KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        via = f" (a link to {target})" if str(target) != os.path.abspath(path) else ""
+        raise InputError(f"{flag + ' ' if flag else ''}{path}{via} is {kind}; only a regular file is ever "
+                         "replaced: give a file name")
+    return target
+
+
+def check_output_path(path: str | os.PathLike, flag: str) -> None:
+    """Refuse, before any work is done, an output path that cannot be written: not a regular file,
+    or no writable folder to hold it."""
+    folder = writable_target(path, flag).parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{flag} {path} cannot be written: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {path} cannot be written: the folder {folder} is not writable")
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:
@@ -47,8 +86,29 @@ def fsync_dir(folder: str | os.PathLike) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write obj as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """Write obj as indented JSON, atomically; NaN or infinity is refused (JSON has neither)."""
+    atomic_write_text(path, dumps(obj, f"{path}", indent=2) + "\n")
+
+
+def dumps(obj: Any, what: str, **kwargs: Any) -> str:
+    """json.dumps that refuses NaN and infinity (not JSON) with an InputError naming where one is."""
+    try:
+        return json.dumps(obj, allow_nan=False, **kwargs)
+    except ValueError:
+        raise InputError(f"{what} would hold {_non_finite(obj)}, which JSON cannot represent; "
+                         "nothing was written") from None
+
+
+def _non_finite(obj: Any, where: str = "") -> str | None:
+    """'key.path = nan' of the first NaN or infinity inside obj, or None."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return f"{where or 'the value'} = {obj!r}"
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for key, value in items:
+        found = _non_finite(value, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
 
 
 def read_json(path: str | os.PathLike, what: str) -> Any:
@@ -159,7 +219,14 @@ def parse_value(text: str, hint: Any, what: str) -> Any:
 
 def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
     """Raise InputError naming the value unless it is a finite number > 0 (or >= 0)."""
-    ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and (value >= 0 if allow_zero else value > 0))
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def check_seed(name: str, value: int) -> None:
+    """Raise InputError unless value is a whole number from 0 to 2^32 - 1 (what every RNG accepts)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        raise InputError(f"{name} must be a whole number from 0 to 2^32 - 1, got {value!r}")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 
 import numpy as np
 
+from planner.jsonio import atomic_write_bytes
 from planner.plan import Plan, compare
 
 
@@ -31,7 +33,7 @@ def plot_plans(plans: list[Plan], path: str | os.PathLike, budgets: int = 10) ->
               title="predicted remaining gap vs budget")
     right.legend()
     fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, png.getvalue())

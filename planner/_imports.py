@@ -1,0 +1,49 @@
+"""Optional packages: a missing one is one sentence naming what to install, never a traceback.
+
+Like optuna's `try_import`: a command calls `need()` for what it will use before doing any work
+(the package is found, not imported, so this costs microseconds), and `try_import()` turns a
+ModuleNotFoundError raised inside its block into the same sentence.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from typing import Iterator
+
+from planner.jsonio import InputError
+
+# top-level module -> the spendwise extra that installs it (pyproject.toml [project.optional-dependencies])
+EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
+          "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",
+          "safetensors": "all"}
+OURS = ("planner", "bootstrapper", "benchmarks")  # a missing module of ours is a bug, not an install step
+
+
+class MissingPackage(InputError):
+    """An optional package a command needs is not installed (exit status 2, one sentence)."""
+
+
+def missing(module: str, purpose: str, extra: str | None = None) -> MissingPackage:
+    """The sentence for `purpose` needing `module`, with the install command that brings it."""
+    top = module.split(".")[0]
+    extra = extra or EXTRAS.get(top, "all")
+    return MissingPackage(f"{purpose} needs the Python package {top}, which is not installed; install it with "
+                          f"./install.sh all (or pip install \"spendwise[{extra}]\")")
+
+
+def need(purpose: str, extra: str, *modules: str) -> None:
+    """Refuse unless every module (top-level names) can be imported; imports none of them."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise missing(module, purpose, extra)
+
+
+@contextlib.contextmanager
+def try_import(purpose: str, extra: str | None = None) -> Iterator[None]:
+    """Turn a ModuleNotFoundError of a third-party package inside the block into MissingPackage."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        if not e.name or e.name.split(".")[0] in OURS:
+            raise
+        raise missing(e.name, purpose, extra) from None

@@ -1,0 +1,46 @@
+"""What float64 planning can represent: sample counts up to 2^53 (beyond that integers are not
+exact) and a predicted gap that rounding has not erased. Past either, one sentence, not NaN."""
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+from planner.jsonio import InputError
+
+if TYPE_CHECKING:
+    from planner.costs import CostModel
+    from planner.plan import Plan
+
+MAX_COUNT = 2**53  # the largest count every integer up to which a float64 holds exactly
+
+
+def check_count(name: str, value: object) -> int:
+    """A sample count: a whole number from 0 to 2^53."""
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not 0 <= value <= MAX_COUNT:
+        raise InputError(f"{name} must be a whole number from 0 to 2^53, got {value!r}")
+    return int(value)
+
+
+def check_scale(budget: float, costs: CostModel) -> None:
+    """Refuse a budget that buys more than 2^53 kept samples at these prices."""
+    per_kept = costs.ct + costs.cg * (costs.ratio if costs.selection == "fixed" else 1.0)
+    most = budget / per_kept
+    if most > MAX_COUNT:
+        raise InputError(f"budget {budget:g} buys up to {most:.3g} kept samples at these costs, more than 2^53 "
+                         "(9.0e15), past which sample counts are not exact; lower the budget or state the "
+                         "costs in a smaller unit")
+
+
+def check_plan(plan: Plan) -> None:
+    """Refuse a plan whose numbers rounding has swamped: no gap left to compare, or a round
+    expected to generate more than 2^53 samples."""
+    problem, certificate = plan.problem, plan.certificate
+    if not certificate.gap > 0:
+        raise InputError(f"at budget {problem.budget:g} the best schedule is predicted to reach r* = "
+                         f"{problem.model.r_star:.6g} to floating-point precision (gap {certificate.gap:g}), "
+                         "so schedules cannot be told apart; plan a smaller budget")
+    generated = float(plan.outcome.generated.max())
+    if not generated <= MAX_COUNT:
+        raise InputError(f"the plan for budget {problem.budget:g} expects a round to generate {generated:.3g} "
+                         "samples, more than 2^53, past which counts are not exact; plan a smaller budget")
