@@ -18,13 +18,17 @@ ours to stop, so each round comes with a cap, and the round is sized so the cap 
 * reserve: the round asked for is the planned n_t cut down, in whole batches, until its expected
   generated count plus `reserve_sd` standard deviations fits under that cap. Under proportional
   selection the count generated for n kept is negative binomial, mean n q and variance
-  n q (q - 1), with q the generated-per-kept ratio of the last round (the plan's for round 0);
-  q measured on k kept samples is itself uncertain, which multiplies the variance by 1 + n / k.
-  Fixed-ratio rounds generate exactly ceil(r n). Only a round that would spend nearly everything
-  left is cut (in practice the last one), so the cap binds with probability about
-  P(N > mean + reserve_sd sd), and a loop that ignores the cap passes the budget only then, by
-  that round's excess over mean + reserve_sd sd. The reserve costs about reserve_sd sd of the
-  last round's generation; on a budget that pays for only a round or two of high-variance
+  n q (q - 1), with q the generated-per-kept ratio of the last round; q measured on k kept
+  samples is itself uncertain, which multiplies the variance by 1 + n / k. Round 0 has no
+  measurement: q is the plan's, or 1 / initial_reward when that is larger (proportional
+  selection accepts at the mean reward). Fixed-ratio rounds generate exactly ceil(r n).
+* the bound, exactly: a loop that generates until n are kept passes the budget in a round
+  exactly when that round's acceptance (kept / generated) is below acceptance_floor =
+  n / generation_cap, and then by c_g times its excess over the cap. From round 1 on the floor
+  sits reserve_sd sd below the acceptance just measured, so this is rare; round 0's floor rests
+  on the model (and initial_reward), so a wrong model without initial_reward can pass the budget
+  there without bound as the true acceptance goes to 0. The reserve costs about reserve_sd sd
+  of the last round's generation; on a budget that pays for only a round or two of high-variance
   generation it can leave nothing affordable, and a smaller reserve_sd is the remedy (a loop
   honouring the cap is safe at any value).
 
@@ -49,11 +53,15 @@ from collections.abc import Mapping
 import planner.replan as replanning
 from planner.costs import CostModel
 from planner.jsonio import InputError, check_positive
+from planner.limits import check_count, check_plan, check_scale
+from planner.rounds import check_initial, check_rounds
 from planner.models import DEFAULT_MODEL, KINDS, RewardModel, load_model, model_from_json
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 
 FORMAT = 1  # of state_dict()
+STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
+HISTORY_KEYS = ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics", "seconds", "schedule")
 FREE = sys.maxsize  # the cap when generating costs nothing
 
 
@@ -72,14 +80,20 @@ class Advisor:
         if not isinstance(replan, bool):
             raise InputError(f"replan must be True or False, got {replan!r}")
         check_positive("reserve_sd", reserve_sd, allow_zero=True)
-        problem = Problem(_model(model), CostModel(cg, ct, cost_per_round, selection, ratio), budget, batch,
-                          max_rounds)
+        for name, value in (("batch", batch), ("max_rounds", max_rounds)):
+            if isinstance(value, bool):
+                raise InputError(f"{name} must be a whole number, got {value!r}")
+        costs = CostModel(cg, ct, cost_per_round, selection, ratio)
+        check_positive("budget", budget)
+        check_scale(budget, costs)
+        problem = Problem(_model(model), costs, budget, batch, max_rounds)
         initial = None
         if initial_reward is not None or initial_metrics is not None:
             if initial_reward is None:
                 raise InputError("initial_metrics need initial_reward as well")
             initial = _metrics(initial_metrics, _unit("initial_reward", initial_reward), "initial_metrics")
         self.plan: Plan = recommend(problem)  # the plan for the whole budget, as `plan` prints it
+        check_plan(self.plan)
         self.replanning = replan
         self.reserve_sd = float(reserve_sd)
         self.initial: dict[str, float] | None = initial
@@ -122,6 +136,12 @@ class Advisor:
         return None if self._asked is None else self._cap(self._asked)
 
     @property
+    def acceptance_floor(self) -> float | None:
+        """The lowest acceptance (kept / generated) at which this round's n fit under generation_cap: a loop
+        that generates until n are kept passes the budget in this round exactly when its acceptance is lower."""
+        return None if self._asked is None else self._asked / max(self._cap(self._asked), 1)
+
+    @property
     def generation_forecast(self) -> tuple[float, float] | None:
         """Expected samples this round will generate and their standard deviation (the round's spread)."""
         return None if self._asked is None else self._forecast(self._asked)
@@ -130,7 +150,7 @@ class Advisor:
                seconds_training: float | None = None, metrics: Mapping[str, float] | None = None) -> None:
         """Log a finished round (counts in samples, reward in [0, 1], seconds of wall time), charge
         it to the ledger, then refit and replan the rounds left."""
-        kept, generated = _count("kept", kept), _count("generated", generated)
+        kept, generated = check_count("kept", kept), check_count("generated", generated)
         if generated < kept:
             raise InputError(f"generated={generated} is fewer than kept={kept}: every kept sample was generated")
         reward = _unit("reward", reward)
@@ -197,13 +217,16 @@ class Advisor:
     def _forecast(self, n: int) -> tuple[float, float]:
         """Mean and sd of the count generated for n kept. Fixed ratio: exactly ceil(k n).
         Proportional: negative binomial with q generated per kept sample, q measured on the last
-        round that kept any (its error widens the sd), else the plan's expectation for round 0."""
+        round that kept any (its error widens the sd); for round 0 the plan's expectation, or
+        1 / initial_reward when that is more pessimistic (the model alone may be wrong)."""
         if self.costs.selection == "fixed":
             return float(math.ceil(self.costs.ratio * n)), 0.0
         last = next((r for r in reversed(self.history) if r["kept"] > 0), None)
         if last is None:
             o = self.plan.outcome
             q, widen = float(o.generated[0] / o.n[0]), 1.0
+            if self.initial is not None:  # proportional selection accepts at the mean reward: the more pessimistic
+                q = max(q, 1 / self.initial["reward"]) if self.initial["reward"] > 0 else math.inf
         else:
             q, widen = last["generated"] / last["kept"], 1.0 + n / last["kept"]
         return n * q, math.sqrt(n * q * (q - 1) * widen)
@@ -262,19 +285,34 @@ class Advisor:
                               "spent": self.spent, "schedule": list(self.schedule), "asked": self._asked})
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from a state_dict(); its settings (budget, costs, model...) replace this advisor's."""
+        """Continue from a state_dict(); its settings (budget, costs, model...) replace this advisor's.
+        All of it is checked first: a damaged state is one sentence and changes nothing."""
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise InputError(f"not an Advisor state_dict (format {FORMAT} expected)")
-        try:
-            self.plan = Plan.from_json(state["plan"])
-            self.replanning, self.reserve_sd = bool(state["replan"]), float(state["reserve_sd"])
-            self.initial, self.history = copy.deepcopy(state["initial"]), copy.deepcopy(list(state["history"]))
-            self.spent = float(state["spent"])
-            self.schedule, self._asked = tuple(int(n) for n in state["schedule"]), state["asked"]
-        except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, InputError):
-                raise
-            raise InputError(f"the Advisor state_dict is malformed ({e.__class__.__name__}: {e})") from None
+        absent = [key for key in STATE_KEYS if key not in state]
+        if absent:
+            raise InputError(f"the Advisor state_dict lacks {', '.join(absent)}")
+        plan = Plan.from_json(state["plan"])
+        if not isinstance(state["replan"], bool):
+            raise InputError(f"the Advisor state_dict's replan must be true or false, got {state['replan']!r}")
+        check_positive("the Advisor state_dict's reserve_sd", state["reserve_sd"], allow_zero=True)
+        initial = None if state["initial"] is None else check_initial(state["initial"], "the Advisor state_dict")
+        if not isinstance(state["history"], list):
+            raise InputError(f"the Advisor state_dict's history must be a list, got {state['history']!r}")
+        history = check_rounds(copy.deepcopy(state["history"]), "the Advisor state_dict's history", HISTORY_KEYS,
+                               item="entry")
+        if len({r["seconds"] is None for r in history}) > 1:
+            raise InputError("the Advisor state_dict's history has seconds for some rounds and not for others")
+        spent = history[-1]["spent"] if history else 0.0
+        if state["spent"] != spent:
+            raise InputError(f"the Advisor state_dict's spent {state['spent']!r} is not its history's {spent!r}")
+        if not isinstance(state["schedule"], list):
+            raise InputError(f"the Advisor state_dict's schedule must be a list, got {state['schedule']!r}")
+        schedule = tuple(check_count("the Advisor state_dict's schedule entry", n) for n in state["schedule"])
+        asked = None if state["asked"] is None else check_count("the Advisor state_dict's asked", state["asked"])
+        self.plan, self.replanning, self.reserve_sd = plan, state["replan"], float(state["reserve_sd"])
+        self.initial, self.history, self.spent = copy.deepcopy(initial), history, float(spent)
+        self.schedule, self._asked = schedule, asked
 
 
 def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
@@ -291,14 +329,6 @@ def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
 def _describe(model: dict) -> str:
     """A model file's contents in one line: kind and parameters."""
     return model["kind"] + " " + " ".join(f"{k}={v:.4g}" for k, v in model.items() if k != "kind")
-
-
-def _count(name: str, value: object) -> int:
-    """A sample count: a whole number >= 0."""
-    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not whole or value < 0:
-        raise InputError(f"{name} must be a whole number >= 0, got {value!r}")
-    return int(value)
 
 
 def _number(name: str, value: object) -> float:

@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+from planner.rounds import FIT_KEYS, check_initial, check_rounds
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("log", nargs="+", help="rounds.jsonl of one or more runs (their transitions are pooled); "
@@ -19,23 +21,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def initial_metrics(log: Path) -> dict | None:
-    """The starting model's metrics recorded in run.json beside a round log, if any."""
-    from planner.jsonio import read_json
+    """The starting model's metrics recorded in run.json beside a round log, if any (checked)."""
+    from planner.jsonio import InputError, read_json
 
-    run = log.parent / "run.json"
-    return read_json(run, "run config").get("initial") if run.exists() else None
+    path = log.parent / "run.json"
+    if not path.exists():
+        return None
+    run = read_json(path, "run config")
+    if not isinstance(run, dict):
+        raise InputError(f"run config {path} must be a JSON object, not {type(run).__name__}")
+    return None if run.get("initial") is None else check_initial(run["initial"], f"run config {path}")
+
+
+def read_log(path: str, kind: str) -> list[dict]:
+    """A round log, checked: rounds in order, counts whole, rewards in [0, 1], and theta usable."""
+    from planner.jsonio import InputError, read_jsonl
+
+    records = check_rounds(read_jsonl(path, "round log"), f"round log {path}", FIT_KEYS)
+    has_theta = records and all("theta" in r.get("metrics", {}) for r in records)
+    if has_theta and kind != "surrogate" and "theta" not in (initial_metrics(Path(path)) or {}):
+        raise InputError(f"round log {path} reports theta every round, but no run.json beside it gives theta "
+                         "before round 0; copy the run's run.json next to it, or pass --kind surrogate")
+    return records
 
 
 def run(args: argparse.Namespace) -> int:
     from planner.fit import Observations, fit
-    from planner.jsonio import atomic_write_json, read_jsonl
+    from planner.jsonio import atomic_write_json, check_output_path, dumps
+    from planner.replan import fit_json
 
-    runs = [Observations.from_log(read_jsonl(path, "round log"), initial_metrics(Path(path))) for path in args.log]
+    if args.out:
+        check_output_path(args.out, "--out")
+    runs = [Observations.from_log(read_log(path, args.kind), initial_metrics(Path(path))) for path in args.log]
     result = fit(Observations.pool(runs), args.kind, None if args.fit_gamma else 1.0)
+    text = dumps(fit_json(result), "the fit")
     if args.out:
         atomic_write_json(args.out, result.model.to_json())
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(text)
         return 0
     print(f"{result.method} model fitted to {len(Observations.pool(runs).n)} transitions "
           f"from {len(runs)} run(s): {json.dumps(result.model.to_json())}")

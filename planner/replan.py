@@ -3,10 +3,11 @@ for the budget that is left. One code path for the engine's --replan and for the
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
-from planner.fit import Observations, fit, restart_model
+from planner.fit import Fit, Observations, fit, restart_model
 from planner.jsonio import InputError
 from planner.plan import Plan, recommend
 from planner.problem import Problem
@@ -18,6 +19,16 @@ class Replan:
 
     schedule: tuple[int, ...]
     note: dict
+
+
+def fit_json(fitted: Fit) -> dict:
+    """The fit as JSON for logs and plan files: a parameter held fixed has no interval, null (JSON has no NaN)."""
+    out = fitted.to_json()
+    for estimate in out["estimates"].values():
+        for bound in ("low", "high"):
+            if not math.isfinite(estimate[bound]):
+                estimate[bound] = None
+    return out
 
 
 def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
@@ -32,7 +43,7 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
         fitted = fit(obs, kind)
     except InputError as e:
         return Replan(rest, {"refit": False, "reason": str(e)})
-    note = {"refit": True, "fit": fitted.to_json()}
+    note = {"refit": True, "fit": fit_json(fitted)}
     loose = fitted.unidentified()
     if loose:
         # A plan re-solved from a loose fit chases the noise of a few rounds (restarting ramps of
