@@ -49,8 +49,9 @@ def simulate(plan, seeds: int, folder: str) -> np.ndarray:
     task, gaps = GaussianTask(), []
     for seed in range(seeds):
         run = Path(folder) / f"{id(plan)}-{seed}"
-        RunDir(run).prepare(plan.to_json(), {"task": "gaussian"})
-        gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1]["reward"])
+        with RunDir(run) as run_dir:  # locked: a second study on the same folder is refused
+            run_dir.prepare(plan.to_json(), {"task": "gaussian"})
+            gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1]["reward"])
     return np.array(gaps)
 
 
@@ -60,8 +61,9 @@ def tuned_gaps(budget: float, seeds: int, folder: str) -> tuple[np.ndarray, list
     for seed in range(seeds):
         tuned = tune(task, Problem(GaussianModel(3.0, 2.0, 0.7), COSTS, budget), 0.1, Path(folder) / f"t{budget}-{seed}", seed)
         run = Path(folder) / f"tuned{budget}-{seed}"
-        RunDir(run).prepare(tuned.plan.to_json(), {"task": "gaussian"})
-        gaps.append(TRUTH.r_star - execute(tuned.plan, task, run, seed)[-1]["reward"])
+        with RunDir(run) as run_dir:
+            run_dir.prepare(tuned.plan.to_json(), {"task": "gaussian"})
+            gaps.append(TRUTH.r_star - execute(tuned.plan, task, run, seed)[-1]["reward"])
         bases.append(tuned.plan.schedule.param)
     return np.array(gaps), bases
 

@@ -52,8 +52,9 @@ def hand_plan(problem: Problem, family: str, param: float, rounds: int, task: st
 
 
 def run(plan: Plan, task, folder: Path, seed: int) -> list[dict]:
-    RunDir(folder).prepare(plan.to_json(), {"task": task.name, "seed": seed})
-    return execute(plan, task, folder, seed)
+    with RunDir(folder) as run_dir:  # locked: a second study on the same folder is refused
+        run_dir.prepare(plan.to_json(), {"task": task.name, "seed": seed})
+        return execute(plan, task, folder, seed)
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import typing
 
@@ -61,22 +60,30 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, main: bool) -> int:
     from bootstrapper.session import Session
+    from planner._imports import need
+    from planner.jsonio import dumps
 
+    if not args.no_report:
+        need("drawing report.png (or pass --no-report)", "plot", "matplotlib")
     plan_json = read_json(args.plan, "plan file")
     session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
                            args.calibrate, args.replan)
-    history = session.run(progress=not args.no_progress)
-    summary = session.summary(history)
-    if not main:
-        return 0
-    if not args.no_report and history:
-        session.draw_report(history)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"rounds done {summary['rounds_done']} of {summary['rounds_planned']}, "
-              f"spent {summary['spent']:,.1f} of {summary['budget']:,.1f}"
-              f"{' (last round trimmed at the budget)' if summary['trimmed'] else ''}")
-        print(f"final reward {summary['final_reward']:.6g} measured, {summary['predicted_reward']:.6g} predicted "
-              f"(started at {summary['initial_reward']:.6g}); run directory {args.run_dir}", file=sys.stdout)
+    try:
+        history = session.run(progress=not args.no_progress)
+        summary = session.summary(history)
+        if not main:
+            return 0
+        if args.json:
+            print(dumps(summary, "the summary"))
+        else:
+            print(f"rounds done {summary['rounds_done']} of {summary['rounds_planned']}, "
+                  f"spent {summary['spent']:,.1f} of {summary['budget']:,.1f}"
+                  f"{' (last round trimmed at the budget)' if summary['trimmed'] else ''}")
+            print(f"final reward {summary['final_reward']:.6g} measured, {summary['predicted_reward']:.6g} predicted "
+                  f"(started at {summary['initial_reward']:.6g}); run directory {args.run_dir}")
+        sys.stdout.flush()  # the summary is out before the report is drawn
+        if not args.no_report and history:
+            session.draw_report(history)
+    finally:
+        session.close()
     return 0

@@ -5,30 +5,58 @@
     rounds.jsonl     one JSON object per committed round, appended, never rewritten
     checkpoint/      the state after the last committed round (task state + engine.json)
     report.png       measured vs predicted reward per round
+    .lock            flock'ed by the one process running the run (bootstrapper/lock.py)
 
-A round is committed by (1) writing its checkpoint into a temporary folder, fsync, rename over
+A new run directory is built beside its final place (plan.json, run.json, .lock, locked) and
+renamed into place, so a crash or a full disk never leaves a half-made one. A round is committed by (1) writing its checkpoint into a temporary folder, fsync, rename over
 the previous one, then (2) appending its log line with one write + fsync. A kill between the
 two leaves a checkpoint one round ahead of the log: resume appends the line saved inside the
 checkpoint, so no finished round is lost. Anything else inconsistent is refused, untouched.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import secrets
 import shutil
+import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+import numpy as np
+
+from bootstrapper.lock import RunLock, not_writable
 from planner.jsonio import InputError, atomic_write_json, fsync_dir, read_json, read_jsonl
+from planner.rounds import CHECKS, ENGINE_KEYS, check_initial, check_rounds
 
 CHECKPOINT = "checkpoint"
+# Options that change what a run computes, with their value in runs made before they were recorded:
+# a resume must give the same ones.
+RESULT_OPTIONS = {"task": None, "task_config": None, "seed": None, "calibrate": False, "replan": False}
+RUN_TYPES = {"task": str, "task_config": dict, "seed": int, "calibrate": bool, "replan": bool, "calibration": dict,
+             "calibrated_plan": dict}
 
 
 class RunDir:
-    """One run's folder; every write is atomic or an fsync'ed append."""
+    """One run's folder; every write is atomic or an fsync'ed append. Used as a context manager
+    (or with release()), it holds the run's lock from open()/create() on."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._lock: RunLock | None = None
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Let another process run this run directory."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @property
     def log_path(self) -> Path:
@@ -38,30 +66,88 @@ class RunDir:
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT
 
+    def open(self, plan: dict, run: dict) -> bool:
+        """Before anything is computed: lock an existing run and check that it is this plan with
+        these options and can be written (True), or check that a new run can be made here (False)."""
+        if not (self.path / "run.json").exists():
+            self._check_creatable()
+            return False
+        self._lock = RunLock(self.path)
+        self._check_same(plan, run)
+        try:  # a resume that could not commit its first round must fail now, not after computing it
+            tempfile.TemporaryFile(dir=self.path).close()
+            if self.log_path.exists():
+                os.close(os.open(self.log_path, os.O_WRONLY | os.O_APPEND))
+        except OSError as e:
+            raise not_writable(self.path, e) from None
+        return True
+
+    def create(self, plan: dict, run: dict) -> None:
+        """Make the run directory, locked: built beside its place, then renamed into it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        aside = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}.new"
+        aside.mkdir()
+        lock = None
+        try:
+            lock = RunLock(aside)
+            atomic_write_json(aside / "plan.json", plan)
+            atomic_write_json(aside / "run.json", run)
+            os.rename(aside, self.path)  # replaces nothing but an empty folder
+        except BaseException as e:
+            if lock is not None:
+                lock.release()
+            shutil.rmtree(aside, ignore_errors=True)
+            if isinstance(e, OSError) and e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                RunLock(self.path).release()  # refused if the process that made it meanwhile still runs it
+                raise InputError(f"{self.path} was made by another process meanwhile; run the same command "
+                                 "again to resume it") from None
+            raise
+        fsync_dir(self.path.parent)
+        self._lock = lock
+
     def prepare(self, plan: dict, run: dict) -> bool:
-        """Create the run, or check that an existing one is this plan and task; True if resuming."""
-        if (self.path / "run.json").exists():
-            self._check_same(plan, run)
-            return True
-        if self.path.exists() and any(p for p in self.path.iterdir() if not p.name.startswith(".")):
+        """open(), then create() a new run at once; True if resuming."""
+        resuming = self.open(plan, run)
+        if not resuming:
+            self.create(plan, run)
+        return resuming
+
+    def _check_creatable(self) -> None:
+        if self.path.exists() and not (self.path.is_dir() and not any(self.path.iterdir())):
             raise InputError(f"{self.path} exists and is not a spendwise run directory; refusing to write into it")
-        self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.path / "plan.json", plan)
-        atomic_write_json(self.path / "run.json", run)  # written last: it marks the run as created
-        return False
+        folder = self.path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(f"cannot make the run directory {self.path}: {folder} is not a writable folder")
 
     def _check_same(self, plan: dict, run: dict) -> None:
         old_plan = read_json(self.path / "plan.json", "the run's plan file")
-        old_run = read_json(self.path / "run.json", "the run's config")
+        old_run = self.run_config()
         if old_plan != plan:
             raise InputError(f"{self.path} belongs to a different plan; use a new --run-dir")
-        for key in ("task", "task_config", "seed"):
-            if old_run.get(key) != run.get(key):
-                raise InputError(f"{self.path} was started with {key} {json.dumps(old_run.get(key))}, "
-                                 f"not {json.dumps(run.get(key))}; use a new --run-dir")
+        for key, default in RESULT_OPTIONS.items():
+            old, new = old_run.get(key, default), run.get(key, default)
+            if old == new:
+                continue
+            if isinstance(new, bool):
+                raise InputError(f"{self.path} was started {'with' if old else 'without'} --{key}; resume it the "
+                                 "same way, or use a new --run-dir")
+            raise InputError(f"{self.path} was started with {key} {json.dumps(old)}, not {json.dumps(new)}; "
+                             "use a new --run-dir")
 
     def run_config(self) -> dict:
-        return read_json(self.path / "run.json", "the run's config")
+        """run.json, checked as read back: an object whose recorded options have their types."""
+        where = self.path / "run.json"
+        run = read_json(where, "the run's config")
+        if not isinstance(run, dict):
+            raise InputError(f"the run's config {where} is damaged: it is not a JSON object")
+        for key, kind in RUN_TYPES.items():
+            if key in run and (not isinstance(run[key], kind) or (kind is int and isinstance(run[key], bool))):
+                raise InputError(f"the run's config {where} is damaged: {key} is {json.dumps(run[key])}")
+        if "initial" in run:
+            check_initial(run["initial"], f"the run's config {where}")
+        return run
 
     def update_run_config(self, run: dict) -> None:
         atomic_write_json(self.path / "run.json", run)
@@ -70,11 +156,7 @@ class RunDir:
         """The committed rounds, in order; a torn, corrupted or out-of-order line is refused."""
         if not self.log_path.exists():
             return []
-        records = read_jsonl(self.log_path, "the round log")
-        for i, record in enumerate(records):
-            if record.get("round") != i:
-                raise InputError(f"{self.log_path} line {i + 1} is not round {i}; the run was left untouched")
-        return records
+        return check_rounds(read_jsonl(self.log_path, "the round log"), f"the round log {self.log_path}", ENGINE_KEYS)
 
     def load_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
         """The engine state and task-state folder after round committed-1 (None if committed == 0).
@@ -86,13 +168,43 @@ class RunDir:
         if not engine_file.exists():
             raise InputError(f"the checkpoint of round {committed - 1} is missing from {self.path}; "
                              "the run cannot resume")
-        engine = read_json(engine_file, "the checkpoint's engine state")
-        if engine.get("next_round") == committed + 1:
+        engine = self._engine_state(engine_file)
+        log = self.rounds()
+        if engine["next_round"] == committed + 1:
+            check_rounds(log + [engine["record"]], f"{engine_file} (after the log)", ENGINE_KEYS)
             self.append(engine["record"])
-        elif engine.get("next_round") != committed:
-            raise InputError(f"the checkpoint in {self.path} is for round {engine.get('next_round', 0) - 1}, "
-                             f"but the log has {committed} rounds; the run cannot resume")
+        elif engine["next_round"] != committed or _text(engine["record"]) != _text(log[-1]):
+            raise InputError(f"the checkpoint {engine_file} is for round {engine['next_round'] - 1}, but the "
+                             f"log's last round is {committed - 1}; the run cannot resume")
         return engine, self.checkpoint / "task"
+
+    @staticmethod
+    def _engine_state(path: Path) -> dict:
+        """engine.json, checked: its round record, the ledger's spending and the RNG state agree and are sound."""
+        engine = read_json(path, "the checkpoint's engine state")
+        damaged = lambda why: InputError(f"the checkpoint's engine state {path} is damaged ({why}); "
+                                         "the run cannot resume")
+        if not isinstance(engine, dict) or not {"next_round", "spent", "rng", "schedule", "record"} <= set(engine):
+            raise damaged("it lacks next_round, spent, rng, schedule or record")
+        record = engine["record"]
+        if not isinstance(record, dict) or not CHECKS["round"][0](record.get("round")):
+            raise damaged("its round record has no round number")
+        try:
+            check_rounds([record], "its round record", ENGINE_KEYS, first=record["round"])
+        except InputError as e:
+            raise damaged(str(e)) from None
+        if engine["next_round"] != record["round"] + 1:
+            raise damaged(f"next_round {engine['next_round']!r} does not follow its round record's round "
+                          f"{record['round']}")
+        if not CHECKS["schedule"][0](engine["schedule"]):
+            raise damaged(f"its schedule {engine['schedule']!r} is not a list of whole numbers")
+        if engine["spent"] != engine["record"]["spent"]:
+            raise damaged(f"spent {engine['spent']!r} is not its round record's {engine['record']['spent']!r}")
+        try:
+            np.random.PCG64().state = engine["rng"]
+        except (TypeError, ValueError, KeyError):
+            raise damaged("its random-number state is not a PCG64 state") from None
+        return engine
 
     def commit(self, record: dict, engine: dict, save_task_state: Callable[[Path], None]) -> None:
         """Make a finished round durable: checkpoint (atomic rename), then its log line."""
@@ -124,13 +236,18 @@ class RunDir:
 
     def append(self, record: dict) -> None:
         """Append one log line with a single write, then fsync."""
-        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        line = (_text(record) + "\n").encode()
         fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _text(record: dict) -> str:
+    """A record as its log line holds it (compared as text: NaN equals NaN there)."""
+    return json.dumps(record, sort_keys=True)
 
 
 def _fsync_tree(folder: Path) -> None:

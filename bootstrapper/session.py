@@ -3,17 +3,21 @@ calibration, the replanner, progress bars and the summary, wired to the engine."
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 from bootstrapper import distributed as dist
-from bootstrapper.engine import Progress, execute, keep_plan
+from bootstrapper.engine import Progress, execute, keep_plan, start_state
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, get_task
-from planner.jsonio import InputError
+from planner._imports import try_import
+from planner.jsonio import InputError, check_seed
+from planner.limits import check_scale
 from planner.plan import Plan
 from planner.replan import Replan, replan
+from planner.rounds import check_initial
 
 RUN_FORMAT = 1
+EXTRA_OF_TASK = {"ddpm": "ddpm", "llm": "llm"}  # the spendwise extra that installs a built-in task's packages
 
 
 @dataclasses.dataclass
@@ -25,33 +29,60 @@ class Session:
     run_dir: RunDir
     seed: int
     calibrate: bool
-    replanning: bool = False
+    replanning: bool
+    plan_json: dict
+    new_run: dict  # run.json of a new run (less what is measured before round 0)
+    resuming: bool = False
 
     @classmethod
     def open(cls, plan_json: dict, task_name: str | None, run_dir: str, seed: int, options: list[str],
              model_path: str | None, calibrate: bool = False, replanning: bool = False) -> "Session":
-        """Validate the plan and task, then create the run directory or check it is this run's."""
+        """Check the plan, the task and its options, the seed and the state the run continues from
+        before anything is written; lock an existing run directory and check that it is this run's
+        (a new one is made, locked, once its starting model has been evaluated)."""
         from bootstrapper.cli import task_config
 
+        check_seed("--seed", seed)
         plan = Plan.from_json(plan_json)
+        check_scale(plan.problem.budget, plan.problem.costs)
         name = task_name or plan.task
         if name is None:
             raise InputError("the plan names no task; pass --task NAME")
         if plan.task is not None and plan.task != name:
             raise InputError(f"the plan was made for task {plan.task!r}, not {name!r}")
-        task_cls = get_task(name)
+        with try_import(f"the {name} task", EXTRA_OF_TASK.get(name)):
+            task_cls = get_task(name)
         task = task_cls(task_config(task_cls, options, model_path))
         wanted = (plan.start or {}).get("task_config")
         if wanted is not None and wanted != task.config.to_json():
             raise InputError(f"the plan continues a pilot run made with task options {wanted}; "
                              "pass the same options")
-        rd = RunDir(run_dir)
         run = {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(), "seed": seed,
                "calibrate": calibrate, "replan": replanning}
-        dist.on_main(lambda: rd.prepare(plan_json, run))
-        session = cls(plan, task, rd, seed, calibrate, replanning)
-        session.plan = session.effective_plan()
+        session = cls(plan, task, RunDir(run_dir), seed, calibrate, replanning, plan_json, run)
+        session.resuming = dist.on_main(session._open_run_dir)
+        if session.resuming:
+            session.plan = session.effective_plan()
         return session
+
+    def _open_run_dir(self) -> bool:
+        """Lock and check an existing run (True) or check a new one can be made (False); then load the
+        state the run continues from once, so that a damaged one is a sentence before any work."""
+        rd = self.run_dir
+        resuming = rd.open(self.plan_json, self.new_run)
+        if resuming:
+            rd.recover_checkpoint_swap()
+        if resuming and (rd.checkpoint / "engine.json").exists():
+            folder = rd.checkpoint / "task"
+            _loads(lambda: self.task.load(folder), f"the run's checkpoint {folder}")
+        elif self.plan.start and self.plan.start.get("checkpoint"):
+            _loads(lambda: start_state(self.plan, self.task, self.seed),
+                   f"the plan's start checkpoint {self.plan.start['checkpoint']}")
+        return resuming
+
+    def close(self) -> None:
+        """Release the run directory (the process ending releases it too)."""
+        self.run_dir.release()
 
     def effective_plan(self) -> Plan:
         """The plan file's plan, or the one re-solved for calibrated costs when there is one."""
@@ -59,15 +90,19 @@ class Session:
         return Plan.from_json(stored) if stored else self.plan
 
     def _first_round(self, state: Any) -> Plan:
-        """Before round 0: evaluate the starting model and, if asked, calibrate costs and re-solve."""
-        config = dist.on_main(self.run_dir.run_config)  # every process decides from the same file
+        """Before round 0: evaluate the starting model and, if asked, calibrate costs and re-solve;
+        a new run directory is made only then, so options the task cannot evaluate leave nothing."""
+        config = dist.on_main(self.run_dir.run_config) if self.resuming else dict(self.new_run)
         if "initial" not in config:
-            config["initial"] = {k: float(v) for k, v in self.task.evaluate(state).items()}
+            config["initial"] = initial_metrics(self.task, state)
         if self.calibrate and "calibration" not in config:
             config["calibration"], config["calibrated_plan"] = dist.broadcast(self._calibrated(state))  # main's timing
-        dist.on_main(lambda: self.run_dir.update_run_config(config))
+        save = self.run_dir.update_run_config if self.resuming else lambda c: self.run_dir.create(self.plan_json, c)
+        dist.on_main(lambda: save(config))
+        self.resuming = True
         self.plan = self.effective_plan()
         return self.plan
+
 
     def _calibrated(self, state: Any) -> tuple[dict, dict]:
         """Measured costs (seconds per sample) and the plan re-solved for them and what is left."""
@@ -108,6 +143,27 @@ class Session:
         initial = self.run_dir.run_config().get("initial", {}).get("reward", float("nan"))
         predicted0 = float(self.plan.outcome.trajectory[0])
         plot_run(history, self.plan.problem.budget, (initial, predicted0), self.run_dir.path / "report.png")
+
+
+def initial_metrics(task: Task, state: Any) -> dict[str, float]:
+    """The starting model's metrics, checked: options the task cannot evaluate with are refused."""
+    try:
+        metrics = {k: float(v) for k, v in task.evaluate(state).items()}
+    except ArithmeticError as e:
+        raise InputError(f"task {task.name} cannot evaluate its starting model with these options "
+                         f"({type(e).__name__}: {e}); check the -o values") from None
+    return check_initial(metrics, f"task {task.name}'s starting model")
+
+
+def _loads(load: Callable[[], Any], what: str) -> None:
+    """Run a task's loader once; whatever a damaged file makes it raise becomes one sentence naming it."""
+    try:
+        load()
+    except InputError:
+        raise
+    except Exception as e:
+        reason = (str(e).strip().splitlines() or [""])[0][:200]
+        raise InputError(f"{what} is damaged and cannot be loaded ({type(e).__name__}: {reason})") from None
 
 
 def tqdm_progress() -> Progress:

@@ -14,12 +14,14 @@ import numpy as np
 
 from bootstrapper.engine import execute
 from bootstrapper.rundir import RunDir
+from bootstrapper.session import initial_metrics
 from bootstrapper.tasks import Task
 from planner.fit import Observations, fit, restart_model
 from planner.jsonio import InputError
 from planner.models import RewardModel, SurrogateModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
+from planner.replan import fit_json
 from planner.schedules import FAMILIES, Schedule
 from planner.sizing import size
 from planner.solvers import free_form
@@ -69,17 +71,18 @@ def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, 
     if not 0 < pilot_share < 1:
         raise InputError(f"--pilot must be a fraction between 0 and 1, got {pilot_share!r}")
     root = Path(run_dir)
-    initial = {k: float(v) for k, v in task.evaluate(task.init_state(seed)).items()}
+    initial = initial_metrics(task, task.init_state(seed))
     prior = prior or prior_model(initial["reward"])
     share = dataclasses.replace(problem, model=prior, budget=pilot_share * problem.budget / len(PILOTS),
                                 max_rounds=pilot_rounds)
+    pilots = {name: pilot_plan(name, share, pilot_rounds, task.name, seed) for name in PILOTS}  # before any run
+    run = {"format": 1, "task": task.name, "task_config": task.config.to_json(), "seed": seed, "initial": initial}
     runs, spent, finals = [], 0.0, {}
-    for name in PILOTS:
-        pilot = pilot_plan(name, share, pilot_rounds, task.name, seed)
+    for name, pilot in pilots.items():
         folder = root / f"pilot-{name}"
-        RunDir(folder).prepare(pilot.to_json(), {"format": 1, "task": task.name,
-                                                 "task_config": task.config.to_json(), "seed": seed})
-        history = execute(pilot, task, folder, seed)
+        with RunDir(folder) as pilot_dir:  # locked: a second `plan tune` on run_dir is refused
+            pilot_dir.prepare(pilot.to_json(), run)
+            history = execute(pilot, task, folder, seed)
         spent += history[-1]["spent"] if history else 0.0
         runs.append(Observations.from_log(history, initial))
         finals[name] = history[-1]["reward"] if history else -np.inf
@@ -104,6 +107,6 @@ def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, 
     where = max(plans, key=lambda k: plans[k][0].predicted_reward)
     plan, checkpoint = plans[where]
     start = {"from": where, "checkpoint": checkpoint, "task_config": task.config.to_json(), "pilot_spent": spent,
-             "pilot_budget": pilot_share * problem.budget, "fit": fitted.to_json(),
+             "pilot_budget": pilot_share * problem.budget, "fit": fit_json(fitted),
              "predicted": {k: p.predicted_reward for k, (p, _) in plans.items()}}
-    return Tuned(dataclasses.replace(plan, start=start), spent, fitted.to_json())
+    return Tuned(dataclasses.replace(plan, start=start), spent, fit_json(fitted))

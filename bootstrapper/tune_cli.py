@@ -24,22 +24,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bootstrapper.cli import task_config
+    from bootstrapper.session import EXTRA_OF_TASK
     from bootstrapper.tasks import get_task
     from bootstrapper.tune import tune
+    from planner._imports import need, try_import
     from planner.cli import problem_from_args
-    from planner.jsonio import InputError, atomic_write_json
+    from planner.jsonio import InputError, atomic_write_json, check_output_path, check_seed, dumps
     from planner.report import recommend_report
 
     if args.pilot_rounds < 3:
         raise InputError(f"--pilot-rounds must be at least 3 for the fit, got {args.pilot_rounds}")
     problem = problem_from_args(args)
-    task_cls = get_task(args.task)
+    check_seed("--seed", args.seed)
+    check_output_path(args.out, "--out")
+    if args.trials < 0:
+        raise InputError(f"--trials must be >= 0, got {args.trials}")
+    if args.trials:
+        need("--trials", "search", "optuna")
+    with try_import(f"the {args.task} task", EXTRA_OF_TASK.get(args.task)):
+        task_cls = get_task(args.task)
     task = task_cls(task_config(task_cls, args.option, args.model_path))
     prior = problem.model if args.model else None
     tuned = tune(task, problem, args.pilot, args.run_dir, args.seed, args.pilot_rounds, prior, args.trials)
+    text = dumps(tuned.plan.to_json(), "the tuned plan")
     atomic_write_json(args.out, tuned.plan.to_json())
     if args.json:
-        print(json.dumps(tuned.plan.to_json()))
+        print(text)
         return 0
     start = tuned.plan.start
     print(f"pilots spent {tuned.pilot_spent:,.1f} of {problem.budget:,.1f} ({100 * tuned.pilot_spent / problem.budget:.1f} %)"

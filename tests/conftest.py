@@ -26,8 +26,25 @@ def fast_tmp(tmp_path_factory) -> Path:
         yield tmp_path_factory.mktemp("runs")
 
 
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`plan ARGS` in a subprocess, as a user runs it."""
+def plan_command(*args: str, missing: tuple[str, ...] = ()) -> list[str]:
+    """The argv of `plan ARGS`; `missing` names packages the interpreter is to find not installed
+    (None in sys.modules: `import` raises ModuleNotFoundError and find_spec finds nothing)."""
+    if not missing:
+        return [sys.executable, "-m", "planner.cli", *args]
+    code = (f"import sys; sys.modules.update(dict.fromkeys({list(missing)!r})); "
+            "from planner.cli import main; sys.exit(main())")
+    return [sys.executable, "-c", code, *args]
+
+
+def run_cli(*args: str, timeout: float = 120, missing: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`plan ARGS` in a subprocess, as a user runs it (on a machine without the `missing` packages)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(plan_command(*args, missing=missing), capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def one_sentence(result: subprocess.CompletedProcess | object) -> bool:
+    """Exit status 2, one line on stderr from `plan`, no traceback."""
+    lines = result.stderr.splitlines()
+    return (result.returncode == 2 and len(lines) == 1 and lines[0].startswith("plan")
+            and "Traceback" not in result.stderr)

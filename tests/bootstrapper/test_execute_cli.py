@@ -1,6 +1,9 @@
-"""`plan execute` as a user runs it: killed with SIGKILL and resumed, and refusing bad runs."""
+"""`plan execute` as a user runs it: killed with SIGKILL and resumed, two at once on one run
+directory, and refusing bad input, damaged runs and changed options."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -12,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.bootstrapper.conftest import gaussian_plan
+from tests.conftest import ROOT, one_sentence, plan_command, run_cli
 
 SLOW = ["-o", "delay=4e-4", "--no-report", "--no-progress", "--seed", "3"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def strip(folder: Path) -> list[dict]:
@@ -23,30 +28,43 @@ def strip(folder: Path) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
 
 
-def test_sigkill_at_random_points_then_resume_equals_uninterrupted(plan_file, tmp_path):
+def start(plan_file: Path, folder: Path, *args: str) -> subprocess.Popen:
+    """`plan execute PLAN --run-dir FOLDER` (slowed down) in the background."""
+    return subprocess.Popen(plan_command("execute", str(plan_file), "--run-dir", str(folder), *SLOW, *args), env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def kill_after_next_commit(plan_file: Path, folder: Path, pause: float = 0.0) -> bool:
+    """Run until one more round is committed, wait `pause` seconds, SIGKILL; False if it ended first."""
+    committed = len(strip(folder)) if (folder / "rounds.jsonl").exists() else 0
+    proc, deadline = start(plan_file, folder), time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if (folder / "rounds.jsonl").exists() and len((folder / "rounds.jsonl").read_bytes().splitlines()) > committed:
+            break
+        time.sleep(0.01)
+    time.sleep(pause)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    return killed
+
+
+@pytest.fixture
+def reference(plan_file, tmp_path) -> Path:
+    """An uninterrupted run of the slowed-down plan."""
+    folder = tmp_path / "reference"
+    assert run_cli("execute", str(plan_file), "--run-dir", str(folder), *SLOW).returncode == 0
+    return folder
+
+
+def test_sigkill_at_random_points_then_resume_equals_uninterrupted(plan_file, tmp_path, reference):
     """Killed with SIGKILL three times at random moments, the resumed run ends with the same log
     and final state as an uninterrupted run (bit-identical on the Gaussian task)."""
-    reference = tmp_path / "reference"
-    assert run_cli("execute", str(plan_file), "--run-dir", str(reference), *SLOW).returncode == 0
     killed, rng = tmp_path / "killed", random.Random(0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    kills = 0
-    for _ in range(3):
-        # Kill at a random moment shortly after the run has committed one more round, so the
-        # test does not depend on how fast this machine is.
-        committed = len(strip(killed)) if (killed / "rounds.jsonl").exists() else 0
-        proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "execute", str(plan_file), "--run-dir",
-                                 str(killed), *SLOW], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if (killed / "rounds.jsonl").exists() and len((killed / "rounds.jsonl").read_bytes().splitlines()) > committed:
-                break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.3))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    # Kill at a random moment shortly after the run has committed one more round, so the test
+    # does not depend on how fast this machine is.
+    kills = sum(kill_after_next_commit(plan_file, killed, rng.uniform(0.0, 0.3)) for _ in range(3))
     assert kills >= 2, "the run finished too fast to be killed; raise the delay"
     done = run_cli("execute", str(plan_file), "--run-dir", str(killed), *SLOW, "--json")
     assert done.returncode == 0, done.stderr
@@ -84,16 +102,47 @@ def damage_checkpoint(folder: Path) -> None:
     (folder / "checkpoint").rmdir()
 
 
-@pytest.mark.parametrize("damage, words", [(damage_truncate, "truncated"), (damage_corrupt, "corrupted"),
-                                           (damage_checkpoint, "checkpoint")])
+def edit_json(path: Path, change) -> None:
+    """Rewrite a JSON file with change(data) applied (change edits in place, or returns a replacement)."""
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(change(data) or data))
+
+
+def edit_log(folder: Path, index: int, change) -> None:
+    """Edit one line of the round log in place (change edits the record)."""
+    records = [json.loads(line) for line in (folder / "rounds.jsonl").read_text().splitlines()]
+    change(records[index])
+    (folder / "rounds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+STATE = Path("checkpoint") / "task" / "state.json"
+ENGINE = Path("checkpoint") / "engine.json"
+
+
+@pytest.mark.parametrize("damage, words", [
+    (damage_truncate, "truncated"), (damage_corrupt, "corrupted"), (damage_checkpoint, "checkpoint"),
+    (lambda f: (f / STATE).write_text((f / STATE).read_text()[:30]), "checkpoint/task is damaged"),
+    (lambda f: edit_json(f / STATE, lambda d: d.update(theta="far", rng=5)), "checkpoint/task is damaged"),
+    (lambda f: edit_json(f / ENGINE, lambda d: d.update(spent=-1e9)), "spent -1000000000.0"),
+    (lambda f: edit_json(f / ENGINE, lambda d: d.update(next_round=d["next_round"] + 1)), "next_round"),
+    (lambda f: edit_json(f / ENGINE, lambda d: d.update(rng={"bit_generator": "PCG64"})), "random-number state"),
+    (lambda f: edit_json(f / ENGINE, lambda d: "truncated"), "engine state"),
+    (lambda f: (f / "run.json").write_text("[]"), "run.json is damaged"),
+    (lambda f: edit_json(f / "run.json", lambda d: d.update(seed="3")), "seed"),
+    (lambda f: edit_log(f, 1, lambda r: r.update(reward=5)), "line 2: reward must be a number in [0, 1]"),
+    (lambda f: edit_log(f, 1, lambda r: r["metrics"].update(reward=0.5)), "line 2: metrics"),
+    (lambda f: edit_log(f, 1, lambda r: r.update(round=2)), "out of order"),
+], ids=["log-truncated", "log-corrupted", "checkpoint-missing", "state-truncated", "state-wrong-types",
+        "engine-spent-negative", "engine-next-round-edited", "engine-rng-damaged", "engine-not-an-object",
+        "run-json-a-list", "run-json-seed-a-string", "log-reward-5", "log-metrics-disagree",
+        "log-out-of-order"])
 def test_damaged_run_is_refused_and_left_untouched(plan_file, finished_run, damage, words):
-    """A torn or corrupted log line or a missing checkpoint: one sentence, exit 2, nothing changed."""
+    """A torn or corrupted log line, a missing, truncated or edited checkpoint, a damaged run.json:
+    one sentence naming the file, exit 2, nothing changed."""
     damage(finished_run)
     before = snapshot(finished_run)
     result = run_cli("execute", str(plan_file), "--run-dir", str(finished_run), "--no-progress")
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
-    assert "Traceback" not in result.stderr
+    assert one_sentence(result) and words in result.stderr, result.stderr
     assert snapshot(finished_run) == before
 
 
@@ -104,9 +153,12 @@ def test_damaged_run_is_refused_and_left_untouched(plan_file, finished_run, dama
     (["-o", "sigma=-1"], "sigma"),
     (["-o", "sigma=abc"], "sigma"),
     (["--seed", "5"], "seed"),
+    (["--replan"], "started without --replan"),
+    (["--calibrate"], "started without --calibrate"),
 ])
 def test_bad_execute_input_exits_2_with_one_line(plan_file, finished_run, args, words):
-    """Wrong task, unknown or bad options, another seed for an existing run: exit 2, one line."""
+    """Wrong task, unknown or bad options, another seed or other result-changing options
+    (--replan, --calibrate) for an existing run: exit 2, one line, the run untouched."""
     before = snapshot(finished_run)
     result = run_cli("execute", str(plan_file), "--run-dir", str(finished_run), "--no-progress", *args)
     assert result.returncode == 2, result.stderr
@@ -159,3 +211,125 @@ def test_calibrate_records_measured_costs_and_resolves_the_plan(tmp_path):
     calibrated = run["calibrated_plan"]
     assert calibrated["costs"]["cg"] == run["calibration"]["cg"]
     assert json.loads(result.stdout)["spent"] <= calibrated["budget"]
+
+
+# ---- bad input for a new run: nothing written, and the corrected command then works ----------
+
+@pytest.fixture
+def plans(tmp_path, plan_file) -> dict[str, str]:
+    """Plan files for the table below, by placeholder name."""
+    base = gaussian_plan()
+    broken = tmp_path / "broken-pilot"
+    broken.mkdir()
+    (broken / "state.json").write_text('{"theta": 1.5, "rng": {"bit_gen')
+    paths = {"plan": plan_file}
+    for name, start in (("missing-start", tmp_path / "no-such-pilot"), ("damaged-start", broken)):
+        plan = dataclasses.replace(base, start={"from": "pilot", "checkpoint": str(start),
+                                                "task_config": {"theta0": 3.0, "sigma": 1.0, "kappa": 1.0, "delay": 0.0}})
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(plan.to_json()))
+    paths["huge"] = tmp_path / "huge.json"
+    paths["huge"].write_text(plan_file.read_text().replace('"budget": 20000.0', '"budget": 1e+20'))
+    return {k: str(v) for k, v in paths.items()}
+
+
+# name -> (bad arguments, corrected arguments, packages missing for the bad run)
+NEW_RUN = {
+    "seed-negative": (["{plan}", "--seed", "-1"], ["{plan}", "--seed", "1"], ()),
+    "seed-too-large": (["{plan}", "--seed", str(2**32)], ["{plan}"], ()),
+    "theta0-1e308": (["{plan}", "-o", "theta0=1e308"], ["{plan}", "-o", "theta0=3"], ()),
+    "sigma-1e308": (["{plan}", "-o", "sigma=1e308"], ["{plan}", "-o", "sigma=1.5"], ()),
+    "kappa-1e308": (["{plan}", "-o", "kappa=1e308"], ["{plan}", "-o", "kappa=1.5"], ()),
+    "start-checkpoint-missing": (["{missing-start}"], ["{plan}"], ()),
+    "start-checkpoint-damaged": (["{damaged-start}"], ["{plan}"], ()),
+    "plan-budget-1e20": (["{huge}"], ["{plan}"], ()),
+    "report-without-matplotlib": (["{plan}"], ["{plan}", "--no-report"], ("matplotlib",)),
+}
+
+
+@pytest.mark.parametrize("name", NEW_RUN)
+def test_bad_input_writes_nothing_and_the_corrected_command_works(plans, tmp_path, name):
+    """Bad seed, options the task cannot evaluate, a missing or damaged start checkpoint, an
+    unplannable budget, a missing package: one sentence, exit 2, no run directory (nor a
+    half-made one beside it); the corrected command then runs."""
+    bad, fixed, missing = NEW_RUN[name]
+    parent = tmp_path / "runs"
+    args = lambda a: [x.format(**plans) for x in a] + ["--run-dir", str(parent / "run"), "--no-progress"]
+    refused = run_cli("execute", *args(bad), missing=missing)
+    assert one_sentence(refused) and refused.stdout == "", refused.stderr
+    assert not parent.exists()
+    done = run_cli("execute", *args(fixed), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rounds_done"] == len(strip(parent / "run")) >= 1
+    assert sorted(p.name for p in parent.iterdir()) == ["run"]
+
+
+def test_without_torch_the_ddpm_task_is_one_sentence_naming_the_install(tmp_path):
+    """`plan execute --task ddpm` on a planner-only install: which package and how to install it."""
+    plan = tmp_path / "ddpm.json"
+    made = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--model",
+                   str(ROOT / "benchmarks" / "ddpm_prior.json"), "--task", "ddpm", "--out", str(plan))
+    assert made.returncode == 0, made.stderr
+    refused = run_cli("execute", str(plan), "--run-dir", str(tmp_path / "run"), missing=("torch",))
+    assert one_sentence(refused) and "torch" in refused.stderr and "spendwise[ddpm]" in refused.stderr
+    assert "./install.sh all" in refused.stderr and not (tmp_path / "run").exists()
+
+
+# ---- one process per run directory ---------------------------------------------------------
+
+@pytest.mark.parametrize("resume", [False, True], ids=["new-run", "resume"])
+def test_two_processes_on_one_run_directory_one_runs_the_other_is_refused(plan_file, tmp_path, reference, resume):
+    """Two `plan execute` started at once on one run directory (new, or a killed run to resume):
+    exactly one runs to the end, the other is refused in one sentence naming the directory, and
+    the log is the uninterrupted run's: every round once, in order, within the budget."""
+    folder = tmp_path / "run"
+    if resume:
+        assert kill_after_next_commit(plan_file, folder), "the run finished too fast to be killed"
+    procs = [start(plan_file, folder, "--json") for _ in range(2)]
+    results = [(p, *p.communicate(timeout=120)) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 2]
+    (_, _, refused), = [(p, out, err) for p, out, err in results if p.returncode == 2]
+    assert len(refused.splitlines()) == 1 and f"{folder} is in use by another process" in refused
+    (_, out, _), = [(p, out, err) for p, out, err in results if p.returncode == 0]
+    log = strip(folder)
+    assert log == strip(reference) and [r["round"] for r in log] == list(range(len(log)))
+    assert json.loads(out)["spent"] == log[-1]["spent"] <= json.loads(out)["budget"]
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """Make folder read-only for this user: a read-only bind mount for root (whom permissions do not
+    stop), file modes otherwise; skips the test where neither is possible."""
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode == 0
+        if not mounted or subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)]).returncode:
+            if mounted:
+                subprocess.run(["umount", str(folder)])
+            pytest.skip("root here cannot make a read-only bind mount")
+        try:
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    else:
+        modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        try:
+            yield
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+
+
+def test_resuming_in_a_read_only_folder_fails_before_computing_a_round(plan_file, tmp_path, reference):
+    """A killed run whose folder has become read-only: refused in one sentence before any round is
+    computed (not at the commit, after the work); writable again, it resumes to the reference."""
+    folder = tmp_path / "run"
+    assert kill_after_next_commit(plan_file, folder), "the run finished too fast to be killed"
+    before = snapshot(folder)
+    with read_only(folder):
+        refused = run_cli("execute", str(plan_file), "--run-dir", str(folder), *SLOW)
+    assert one_sentence(refused) and "not writable" in refused.stderr and str(folder) in refused.stderr
+    assert snapshot(folder) == before
+    assert run_cli("execute", str(plan_file), "--run-dir", str(folder), *SLOW).returncode == 0
+    assert strip(folder) == strip(reference)
