@@ -18,9 +18,9 @@ def plot_run(history: list[dict], budget: float, initial: tuple[float, float], p
 
     rounds = [-1] + [r["round"] for r in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.plot(rounds, [initial[0]] + [r["reward"] for r in history], "o-", label="measured")
-    predicted = [initial[1]] + [r["predicted_reward"] for r in history]
-    left.plot(rounds, [float("nan") if p is None else p for p in predicted], "s--", label="predicted by the plan")
+    nan = lambda values: [float("nan") if v is None else v for v in values]  # a round not evaluated / not planned
+    left.plot(rounds, nan([initial[0]] + [r["reward"] for r in history]), "o-", label="measured")
+    left.plot(rounds, nan([initial[1]] + [r["predicted_reward"] for r in history]), "s--", label="predicted by the plan")
     left.set(xlabel="round (-1 = before training)", ylabel="reward", title="reward per round")
     left.legend()
     right.bar([r["round"] for r in history], [r["cost"] for r in history], label="round cost")

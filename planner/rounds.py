@@ -16,6 +16,10 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _unit(value: Any) -> bool:
+    return _number(value) and 0 <= value <= 1
+
+
 def _whole(value: Any) -> bool:
     try:
         check_count("", value)
@@ -38,7 +42,9 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trimmed": (lambda v: isinstance(v, bool), "true or false"),
     "cost": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
     "spent": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
-    "reward": (lambda v: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    # null: a round the engine did not evaluate (execute(eval_every=K))
+    "reward": (lambda v: v is None or _unit(v), "a number in [0, 1] or null"),
+    "generation_reward": (lambda v: v is None or _unit(v), "a number in [0, 1] or null"),
     "metrics": (lambda v: isinstance(v, dict) and all(_number(x) for x in v.values()), "an object of finite numbers"),
     "schedule": (lambda v: isinstance(v, list) and all(_whole(x) for x in v), "a list of whole numbers"),
     "seconds": (_seconds, "null or an object of seconds >= 0 with generate and train"),
@@ -76,8 +82,7 @@ def check_rounds(records: list[Any], where: str, required: tuple[str, ...], item
 
 def check_initial(initial: Any, where: str) -> dict:
     """The metrics before round 0 (run.json's "initial"): finite numbers, with a reward in [0, 1]."""
-    metrics_ok, reward_ok = CHECKS["metrics"][0], CHECKS["reward"][0]
-    if not (isinstance(initial, dict) and metrics_ok(initial) and reward_ok(initial.get("reward"))):
+    if not (isinstance(initial, dict) and CHECKS["metrics"][0](initial) and _unit(initial.get("reward"))):
         raise InputError(f"{where}: the initial metrics must be finite numbers with a reward in [0, 1], "
                          f"got {initial!r}")
     return initial

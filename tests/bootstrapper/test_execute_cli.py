@@ -129,7 +129,7 @@ ENGINE = Path("checkpoint") / "engine.json"
     (lambda f: edit_json(f / ENGINE, lambda d: "truncated"), "engine state"),
     (lambda f: (f / "run.json").write_text("[]"), "run.json is damaged"),
     (lambda f: edit_json(f / "run.json", lambda d: d.update(seed="3")), "seed"),
-    (lambda f: edit_log(f, 1, lambda r: r.update(reward=5)), "line 2: reward must be a number in [0, 1]"),
+    (lambda f: edit_log(f, 1, lambda r: r.update(reward=5)), "line 2: reward must be a number in [0, 1] or null"),
     (lambda f: edit_log(f, 1, lambda r: r["metrics"].update(reward=0.5)), "line 2: metrics"),
     (lambda f: edit_log(f, 1, lambda r: r.update(round=2)), "out of order"),
 ], ids=["log-truncated", "log-corrupted", "checkpoint-missing", "state-truncated", "state-wrong-types",
