@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +78,13 @@ class Result:
     stderr: str
 
 
-def run_plan(*args: str, timeout: float = 120, cwd: str | os.PathLike | None = None) -> Result:
-    """Run `python -m planner.cli ARGS` in a fresh interpreter and capture its output."""
+def run_plan(*args: str, timeout: float = 120, cwd: str | os.PathLike | None = None,
+             missing: tuple[str, ...] = ()) -> Result:
+    """Run `python -m planner.cli ARGS` in a fresh interpreter (without the `missing` packages) and
+    capture its output."""
+    from tests.conftest import plan_command
+
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True, text=True,
+    proc = subprocess.run(plan_command(*args, missing=missing), capture_output=True, text=True,
                           timeout=timeout, cwd=cwd or REPO, env=env)
     return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -26,14 +29,57 @@ MODEL_FILES = {
     "unknown-kind": {"kind": "poisson", "lam": 1.0}, "kind-not-a-string": {**GAUSSIAN, "kind": ["gaussian"]},
     "unknown-key": {**GAUSSIAN, "mu": 0.0}, "overflow": {**GAUSSIAN, "sigma": 1e200, "kappa": 1e-200},
 }
+# A surrogate whose gap shrinks like n^-3: at budget 1e9 it rounds to 0 (r* reached to 16 digits).
+FAST = {"kind": "surrogate", "r_star": 0.9, "g0": 0.6, "a": 0.01, "b": 0.2, "gamma": 3.0}
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Directory holding the MODEL_FILES."""
     folder = tmp_path_factory.mktemp("models")
-    for name, content in MODEL_FILES.items():
+    for name, content in {**MODEL_FILES, "fast": FAST}.items():
         (folder / f"{name}.json").write_text(content if isinstance(content, str) else json.dumps(content))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def special(tmp_path_factory):
+    """Files that are not regular files: a FIFO, a link to it, a link to a folder, a copy of the
+    'full' character device (where this user may make device nodes), a socket."""
+    import socket
+
+    folder = tmp_path_factory.mktemp("special")
+    os.mkfifo(folder / "fifo")
+    (folder / "link-to-fifo").symlink_to(folder / "fifo")
+    (folder / "link-to-folder").symlink_to(folder)
+    try:
+        os.mknod(folder / "full", 0o600 | stat.S_IFCHR, os.makedev(1, 7))
+    except PermissionError:
+        pass
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "socket"))
+    yield folder
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    """A real run's rounds.jsonl and run.json (`plan execute` on the Gaussian task), and damaged or
+    displaced copies of them, for `plan fit`."""
+    folder = tmp_path_factory.mktemp("logs")
+    made = run_plan("--budget", "2e4", "--task", "gaussian", "--out", str(folder / "plan.json"))
+    ran = run_plan("execute", str(folder / "plan.json"), "--run-dir", str(folder / "run"), "--no-report")
+    assert made.returncode == ran.returncode == 0, ran.stderr
+    records = [json.loads(line) for line in (folder / "run" / "rounds.jsonl").read_text().splitlines()]
+    variants = {"away": records, "reward-5": [{**r, "reward": 5.0} for r in records],
+                "reward-negative": [{**r, "reward": -1.0} for r in records],
+                "out-of-order": [records[1], records[0], *records[2:]], "run-json-list": records}
+    for name, lines in variants.items():
+        (folder / name).mkdir()
+        (folder / name / "rounds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+        if name not in ("away", "run-json-list"):
+            shutil.copy(folder / "run" / "run.json", folder / name)
+    (folder / "run-json-list" / "run.json").write_text("[]")
     return folder
 
 
@@ -131,6 +177,46 @@ def test_plot_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
 
 
+# Bad input whose corrected command must then work: name -> (bad arguments, corrected arguments).
+FIXED = {
+    "budget-1e20": (["--budget", "1e20"], ["--budget", "1e15"]),
+    "budget-1e20-json": (["--budget", "1e20", "--json"], ["--budget", "1e15", "--json"]),
+    "budget-1e308-json": (["--budget", "1e308", "--json"], ["--budget", "1e15", "--json"]),
+    "cg-1e308": (["--budget", "1e6", "--cg", "1e308"], ["--budget", "1e6", "--cg", "1"]),
+    "ct-1e308-json": (["--budget", "1e6", "--ct", "1e308", "--json"], ["--budget", "1e6", "--ct", "3", "--json"]),
+    "gap-below-rounding": (["--budget", "1e9", "--model", "{models}/fast.json", "--json"],
+                           ["--budget", "1e4", "--model", "{models}/fast.json", "--json"]),
+    "compare-gap-below-rounding": (["compare", "--budget", "1e9", "--model", "{models}/fast.json", "--json"],
+                                   ["compare", "--budget", "1e4", "--model", "{models}/fast.json", "--json"]),
+    "out-fifo": (["--budget", "1e5", "--out", "{special}/fifo"], ["--budget", "1e5"]),
+    "out-link-to-fifo": (["--budget", "1e5", "--out", "{special}/link-to-fifo"], ["--budget", "1e5"]),
+    "out-link-to-folder": (["--budget", "1e5", "--out", "{special}/link-to-folder"], ["--budget", "1e5"]),
+    "out-device": (["--budget", "1e5", "--out", "{special}/full"], ["--budget", "1e5"]),
+    "out-socket": (["--budget", "1e5", "--out", "{special}/socket"], ["--budget", "1e5"]),
+    "plot-fifo": (["--budget", "1e4", "--max-rounds", "4", "--plot", "{special}/fifo"],
+                  ["--budget", "1e4", "--max-rounds", "4", "--plot", "{folder}/plot.png"]),
+    "fit-log-away-from-run-json": (["fit", "{logs}/away/rounds.jsonl"], ["fit", "{logs}/run/rounds.jsonl"]),
+    "fit-reward-5": (["fit", "{logs}/reward-5/rounds.jsonl"], ["fit", "{logs}/run/rounds.jsonl"]),
+    "fit-reward-negative": (["fit", "{logs}/reward-negative/rounds.jsonl"], ["fit", "{logs}/run/rounds.jsonl"]),
+    "fit-rounds-out-of-order": (["fit", "{logs}/out-of-order/rounds.jsonl"], ["fit", "{logs}/run/rounds.jsonl"]),
+    "fit-run-json-a-list": (["fit", "{logs}/run-json-list/rounds.jsonl"], ["fit", "{logs}/run/rounds.jsonl"]),
+    "fit-out-fifo": (["fit", "{logs}/run/rounds.jsonl", "--out", "{special}/fifo"], ["fit", "{logs}/run/rounds.jsonl"]),
+    "best-missing-sqlite": (["best", "--storage", "sqlite:///{folder}/absent.db", "--study", "s"],
+                            ["best", "--storage", "sqlite:///{folder}/search.db", "--study", "s"]),
+    # without an optional package (installed for the corrected command)
+    "trials-without-optuna": (["--budget", "1e5", "--trials", "3"], ["--budget", "1e5", "--trials", "3"]),
+    "storage-without-optuna": (["--budget", "1e5", "--trials", "2", "--storage", "sqlite:///{folder}/x.db"],
+                               ["--budget", "1e5", "--trials", "2", "--storage", "sqlite:///{folder}/x.db"]),
+    "plot-without-matplotlib": (["--budget", "1e4", "--max-rounds", "4", "--plot", "{folder}/p.png"],
+                                ["--budget", "1e4", "--max-rounds", "4", "--plot", "{folder}/p.png"]),
+    "cvxpy-without-cvxpy": (["--budget", "1e6", "--certifier", "cvxpy"], ["--budget", "1e6", "--certifier", "cvxpy"]),
+    "best-without-optuna": (["best", "--storage", "sqlite:///{folder}/search.db", "--study", "s"],
+                            ["best", "--storage", "sqlite:///{folder}/search.db", "--study", "s"]),
+}
+MISSING = {"trials-without-optuna": ("optuna",), "storage-without-optuna": ("optuna",),
+           "plot-without-matplotlib": ("matplotlib",), "cvxpy-without-cvxpy": ("cvxpy",),
+           "best-without-optuna": ("optuna",)}
+
 # Bad input: exit 2, one line on stderr, no traceback, nothing on stdout, and no --out file.
 BAD_INPUTS = {
     "budget-zero": ["--budget", "0"], "budget-negative": ["--budget", "-5"],
@@ -155,33 +241,89 @@ BAD_INPUTS = {
     "out-is-a-directory": ["--budget", "1e6", "--out", "{models}"],
     **{f"model-{name}": ["--budget", "1e6", "--model", f"{{models}}/{name}.json"]
        for name in MODEL_FILES if name not in ("gaussian", "surrogate")},
+    **{name: args for name, (args, _) in FIXED.items()},
 }
 
 
 @pytest.fixture(scope="module")
-def bad_results(models, tmp_path_factory):
-    """Run every bad input (4 at a time, they are independent); each also asks for an --out file."""
+def places(models, special, logs, tmp_path_factory) -> dict[str, str]:
+    """What the {placeholders} of the tables stand for; {folder} (the working folder) holds a
+    spendwise Optuna study "s" in search.db."""
     folder = tmp_path_factory.mktemp("bad")
+    made = run_plan("--budget", "1e5", "--trials", "2", "--storage", f"sqlite:///{folder}/search.db", "--study", "s")
+    assert made.returncode == 0, made.stderr
+    return {"models": str(models), "special": str(special), "logs": str(logs), "folder": str(folder)}
 
+
+def fill(args: list[str], places: dict[str, str]) -> list[str]:
+    return [a.format(**places) for a in args]
+
+
+def with_out(name: str, args: list[str], places: dict[str, str]) -> tuple[list[str], str]:
+    """The arguments asking for an --out file (if they do not already name one), and that file."""
+    out = os.path.join(places["folder"], f"{name}.json")
+    return (args if "--out" in args else [*args, "--out", out]), out
+
+
+@pytest.fixture(scope="module")
+def bad_results(places):
+    """Run every bad input (4 at a time, they are independent); each also asks for an --out file."""
     def run(name):
-        args = [a.replace("{models}", str(models)) for a in BAD_INPUTS[name]]
-        out = folder / f"{name}.json"
-        if "--out" not in args:
-            args += ["--out", str(out)]
-        return name, run_plan(*args, cwd=folder), out
+        args, out = with_out(name, fill(BAD_INPUTS[name], places), places)
+        return name, run_plan(*args, cwd=places["folder"], missing=MISSING.get(name, ())), out
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return {name: (result, out) for name, result, out in pool.map(run, BAD_INPUTS)}
 
 
 @pytest.mark.parametrize("name", BAD_INPUTS)
-def test_bad_input_is_one_line_and_exit_2(bad_results, name):
+def test_bad_input_is_one_line_and_exit_2(bad_results, special, name):
     """Each bad input exits 2 with exactly one line on stderr, no traceback and no output file."""
+    if name == "out-device" and not (special / "full").exists():
+        pytest.skip("this user may not make a device node")
     result, out = bad_results[name]
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("plan"), result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
-    assert not out.exists()
+    assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("name", FIXED)
+def test_the_corrected_command_then_works(bad_results, places, name):
+    """After each refusal above, the corrected command exits 0 and writes its --out file."""
+    args, out = with_out(f"{name}-fixed", fill(FIXED[name][1], places), places)
+    result = run_plan(*args, cwd=places["folder"])
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr  # (cvxpy may warn)
+    assert os.path.getsize(out) > 0
+    if "--json" in args:
+        json.loads(result.stdout)
+
+
+def test_special_files_survive_and_a_link_to_a_file_is_followed(bad_results, special, places):
+    """--out never replaced the FIFO, device or socket; a symlink to a regular file stays a link
+    and its target receives the plan."""
+    for name, is_kind in (("fifo", stat.S_ISFIFO), ("full", stat.S_ISCHR), ("socket", stat.S_ISSOCK)):
+        assert not (special / name).exists() or is_kind(os.lstat(special / name).st_mode), name
+    target, link = special / "plan-target.json", special / "link-to-plan"
+    target.write_text("old")
+    link.symlink_to(target)
+    assert run_plan("--budget", "1e5", "--out", str(link)).returncode == 0
+    assert link.is_symlink() and json.loads(target.read_text())["budget"] == 1e5
+
+
+def test_messages_name_the_fix(bad_results, places):
+    """The sentences say what to do: the install command, the smaller budget, the file to copy."""
+    said = {name: bad_results[name][0].stderr for name in BAD_INPUTS}
+    assert './install.sh all (or pip install "spendwise[search]")' in said["trials-without-optuna"]
+    assert 'pip install "spendwise[plot]"' in said["plot-without-matplotlib"]
+    assert "more than 2^53" in said["budget-1e20-json"] and "NaN" not in said["budget-1e20-json"]
+    assert "floating-point precision" in said["gap-below-rounding"]
+    assert "FIFO" in said["out-link-to-fifo"] and "link-to-fifo" in said["out-link-to-fifo"]
+    assert "no run.json beside it gives theta" in said["fit-log-away-from-run-json"]
+    assert "line 1 is round 1, not 0: the rounds are out of order" in said["fit-rounds-out-of-order"]
+    assert "reward must be a number in [0, 1]" in said["fit-reward-5"]
+    assert "no database file" in said["best-missing-sqlite"] and "absent.db" in said["best-missing-sqlite"]
+    assert not os.path.exists(os.path.join(places["folder"], "absent.db"))  # not created by looking
 
 
 HEAVY = ["optuna", "cvxpy", "matplotlib", "torch", "numpy", "scipy"]
