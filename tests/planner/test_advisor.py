@@ -20,7 +20,7 @@ from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner import Advisor
 from planner.costs import CostModel
 from planner.jsonio import InputError
-from planner.models import GaussianModel
+from planner.models import GaussianModel, SurrogateModel
 from planner.plan import recommend
 from planner.problem import Problem
 from tests.conftest import ROOT
@@ -175,6 +175,9 @@ def advisor() -> Advisor:
     (dict(kept=2, generated=5, reward=0.5, seconds_generating=math.nan, seconds_training=1.0),
      "seconds_generating.*nan"),
     (dict(kept=2, generated=5, reward=0.5, seconds_generating=1.0, seconds_training=-2.0), "seconds_training.*-2"),
+    (dict(kept=2, generated=10**30, reward=0.5), r"generated.*2\^53.*10{30}"),
+    (dict(kept=2, generated=True, reward=0.5), "generated.*True"),
+    (dict(kept=2, generated=5, reward=True), "reward.*True"),
 ])
 def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
     """Each bad value raises ValueError naming it, and nothing is recorded."""
@@ -191,6 +194,10 @@ def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
     (dict(batch=0), "batch.*0"), (dict(max_rounds=0), "max_rounds.*0"), (dict(model=3), "model.*3"),
     (dict(model="/no/such/model.json"), "/no/such/model.json"), (dict(replan="yes"), "replan.*'yes'"),
     (dict(reserve_sd=-1.0), "reserve_sd.*-1"), (dict(initial_reward=2.0), "initial_reward.*2.0"),
+    (dict(budget=1e308), "budget 1e.308.*2.53"), (dict(budget=1e20), "budget 1e.20.*2.53"),
+    (dict(budget=True), "budget.*True"), (dict(cg=True), "cg.*True"), (dict(batch=True), "batch.*True"),
+    (dict(max_rounds=True), "max_rounds.*True"), (dict(reserve_sd=True), "reserve_sd.*True"),
+    (dict(model=SurrogateModel(0.9, 0.6, 0.01, 0.2, 3.0), budget=1e9), "floating-point precision"),
 ])
 def test_constructor_refuses_bad_settings_naming_the_value(kwargs, named):
     with pytest.raises(InputError, match=named):
@@ -254,6 +261,37 @@ def test_load_state_dict_refuses_what_is_not_one(advisor):
         copy.deepcopy(advisor).load_state_dict({"format": 99})
 
 
+def _drop(key):
+    return lambda s: s["history"][0].pop(key)
+
+
+@pytest.mark.parametrize("damage, named", [
+    (_drop("kept"), "history entry 1 lacks kept"), (_drop("seconds"), "history entry 1 lacks seconds"),
+    (lambda s: s["history"][0].update(reward=5), "entry 1: reward"),
+    (lambda s: s["history"][0].update(generated=10**30), "entry 1: generated"),
+    (lambda s: s["history"][1].update(round=0), "entry 2 is round 0, not 1"),
+    (lambda s: s["history"].reverse(), "entry 1 is round 1, not 0"),
+    (lambda s: s.update(spent=-1e9), "spent -1000000000.0"), (lambda s: s.pop("schedule"), "lacks schedule"),
+    (lambda s: s.update(schedule=[4, "8"]), "schedule entry"), (lambda s: s.update(asked=-1), "asked"),
+    (lambda s: s.update(replan="yes"), "replan"), (lambda s: s.update(history={}), "history must be a list"),
+    (lambda s: s.update(initial={"reward": 3.0}), "initial metrics"),
+    (lambda s: s["plan"].pop("budget"), "problem description is malformed"),
+])
+def test_a_damaged_state_dict_is_one_sentence_and_changes_nothing(advisor, damage, named):
+    """A state_dict with a history entry missing a key, a wrong value, rounds out of order, a spent
+    that is not the history's...: ValueError naming it, and the advisor is left as it was."""
+    source = copy.deepcopy(advisor)
+    for kept in (2, 3):
+        source.next_round()
+        source.record(kept=kept, generated=4 * kept, reward=0.2)
+    state = json.loads(json.dumps(source.state_dict()))
+    damage(state)
+    before = advisor.state_dict()
+    with pytest.raises(InputError, match=named):
+        advisor.load_state_dict(state)
+    assert advisor.state_dict() == before
+
+
 # ---- (e) the generation cap ------------------------------------------------------------------
 
 @settings(max_examples=30, deadline=None)
@@ -282,6 +320,37 @@ def test_a_loop_honouring_the_cap_never_overspends(budget, cg, ct, cost_per_roun
         kept = n if generated == needed else min(n - 1, int(rng.binomial(generated, alpha)))
         advisor.record(kept=kept, generated=generated, reward=min(1.0, alpha * (1 + t) / 4))
         assert advisor.spent <= advisor.budget
+
+
+def test_ignoring_the_cap_passes_the_budget_exactly_below_the_acceptance_floor():
+    """Random problems, the Advisor's model wrong (the true generator's theta0 and sigma drawn at
+    random), a loop that generates until n are kept whatever the cap: a round passes the budget
+    if and only if its acceptance is below acceptance_floor. With initial_reward given, round 0 is
+    forecast from it and overspending is rare and small (measured: 3 of 295 problems, worst
+    1.24x; without it, 30 of 295, worst 87x)."""
+    rng, over, worst, checked = np.random.default_rng(0), 0, 1.0, 0
+    for i in range(60):
+        budget = float(np.exp(rng.uniform(np.log(50), np.log(5e4))))
+        settings = dict(cg=float(rng.choice([0.3, 1.0, 4.0])), ct=float(rng.uniform(0.5, 5)), max_rounds=6,
+                        cost_per_round=float(rng.choice([0.0, 5.0])), batch=int(rng.choice([1, 4])),
+                        replan=bool(rng.integers(2)))
+        loop = GaussianLoop(i, sigma=float(rng.uniform(0.3, 2)))
+        loop.task = GaussianTask(GaussianConfig(theta0=float(rng.uniform(2, 4.5)), sigma=loop.task.config.sigma))
+        loop.state = loop.task.init_state(i)
+        try:
+            advisor = Advisor(budget=budget, initial_reward=loop.evaluate(), **settings)
+        except InputError:  # too small a budget for one round
+            continue
+        while (n := advisor.next_round()) is not None and advisor.spent <= budget:
+            floor = advisor.acceptance_floor
+            kept, generated = loop.generate_and_filter(n)
+            loop.finetune(kept)
+            advisor.record(kept=len(kept), generated=generated, reward=loop.evaluate())
+            assert (advisor.spent > budget) == (len(kept) / generated < floor)
+            checked += 1
+        over += advisor.spent > budget
+        worst = max(worst, advisor.spent / budget)
+    assert checked > 100 and over <= 3 and worst < 1.5, (checked, over, worst)
 
 
 def test_a_loop_ignoring_the_cap_overspends_rarely_and_by_less_than_one_round_spread():
