@@ -214,6 +214,20 @@ def cut_after_answer(text: str) -> str:
     return text[:end].strip()
 
 
+_NUMBER_TAIL = 4  # the longest text that can still extend a matched number: ",ddd" (".d" is 2)
+
+
+def answer_complete(text: str) -> bool:
+    """True once no appended text can change cut_after_answer(text): the first "answer is N" is
+    followed by a character that cannot continue N (not a digit, "." or ","), or by _NUMBER_TAIL
+    characters (a continuation that long would already be part of the match)."""
+    match = _FINAL.search(text)
+    if match is None:
+        return False
+    tail = text[match.end():]
+    return len(tail) >= _NUMBER_TAIL or any(not (c.isdecimal() or c in ".,") for c in tail)
+
+
 # ---- prompt ------------------------------------------------------------------------------------
 
 SHOTS = (

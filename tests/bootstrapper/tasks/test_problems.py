@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from bootstrapper.tasks.problems import (
-    LEVELS, SHOTS, TEMPLATES, TEST_NAMES, TRAIN_NAMES, build_messages, cut_after_answer, draw_problem,
-    draw_problems, parse_answer, score)
+    LEVELS, SHOTS, TEMPLATES, TEST_NAMES, TRAIN_NAMES, answer_complete, build_messages, cut_after_answer,
+    draw_problem, draw_problems, parse_answer, score)
 
 MINUS = re.compile(r"\b(uses|eats|eat|spends|pays|puts|picks|get off)\b|gives \d")
 
@@ -104,6 +104,25 @@ def test_cut_after_answer_keeps_the_first_final_sentence() -> None:
     assert cut_after_answer(" 3 + 4 = 7. The answer is 7.\nQuestion: 8 more?") == "3 + 4 = 7. The answer is 7."
     assert cut_after_answer("The answer is 1,234 apples") == "The answer is 1,234"
     assert cut_after_answer("no number here ") == "no number here"
+
+
+ANSWERS = ["3 + 4 = 7. The answer is 7.", "The answer is 1,234 apples", "The answer is: $12.50 now",
+           "so 5 - 2 = 3.", "The answer is -4", "the answer is 12,34", "The answer is 1,234,5", "x The answer is 9\n"]
+TAILS = ["", "5", ".", ".5", ",", ",000", ",0", " ", "\n", ". Then 3", "<|im_end|>", "٣"]
+
+
+@pytest.mark.parametrize("text", ANSWERS)
+def test_answer_complete_only_when_no_continuation_changes_the_cut(text: str) -> None:
+    """Generation stops at the first prefix where answer_complete holds: from there on, every
+    continuation must leave cut_after_answer unchanged, and some prefix before must not qualify."""
+    for end in range(len(text) + 1):
+        prefix = text[:end]
+        if answer_complete(prefix):
+            assert all(cut_after_answer(prefix + a + b) == cut_after_answer(prefix) for a in TAILS for b in TAILS)
+    assert not answer_complete("The answer is 12") and not answer_complete("The answer is 12.")
+    assert not answer_complete("The answer is 1,23") and not answer_complete("no answer yet. ")
+    assert answer_complete("The answer is 12.\n") and answer_complete("The answer is 12 apples")
+    assert not answer_complete("the answer is 1,23٣")  # a further digit (any script) would extend it
 
 
 def test_prompt_has_configurable_shots_and_instruction() -> None:
