@@ -33,8 +33,10 @@ from planner.rounds import CHECKS, ENGINE_KEYS, check_initial, check_rounds
 CHECKPOINT = "checkpoint"
 # Options that change what a run computes, with their value in runs made before they were recorded:
 # a resume must give the same ones.
-RESULT_OPTIONS = {"task": None, "task_config": None, "seed": None, "calibrate": False, "replan": False}
-RUN_TYPES = {"task": str, "task_config": dict, "seed": int, "calibrate": bool, "replan": bool, "calibration": dict,
+RESULT_OPTIONS = {"task": None, "task_config": None, "seed": None, "calibrate": False, "replan": False,
+                  "eval_every": 1}
+RUN_TYPES = {"task": str, "task_config": dict, "seed": int, "calibrate": bool, "replan": bool, "eval_every": int,
+             "calibration": dict,
              "calibrated_plan": dict}
 
 
@@ -124,7 +126,7 @@ class RunDir:
     def _check_same(self, plan: dict, run: dict) -> None:
         old_plan = read_json(self.path / "plan.json", "the run's plan file")
         old_run = self.run_config()
-        if old_plan != plan:
+        if _text(old_plan) != _text(plan):  # as JSON: a tuple in plan is a list in the file
             raise InputError(f"{self.path} belongs to a different plan; use a new --run-dir")
         for key, default in RESULT_OPTIONS.items():
             old, new = old_run.get(key, default), run.get(key, default)
@@ -245,9 +247,9 @@ class RunDir:
             os.close(fd)
 
 
-def _text(record: dict) -> str:
-    """A record as its log line holds it (compared as text: NaN equals NaN there)."""
-    return json.dumps(record, sort_keys=True)
+def _text(obj: dict) -> str:
+    """An object as the run directory's files hold it (compared as text: NaN equals NaN there)."""
+    return json.dumps(obj, sort_keys=True)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from bootstrapper.engine import execute
 from bootstrapper.rundir import RunDir
@@ -14,7 +15,7 @@ from planner.models import GaussianModel
 from planner.plan import recommend
 from planner.problem import Problem
 from planner.replan import replan
-from tests.conftest import run_cli
+from tests.conftest import one_sentence, run_cli
 
 TRUTH = GaussianModel(3.0, 1.5, 1.0)  # u* = 3.25; the default model the planner assumes has u* = 2
 TASK = GaussianTask(GaussianConfig(3.0, 1.5, 1.0))
@@ -93,3 +94,38 @@ def test_tune_cli_then_execute_continues_from_the_pilot(tmp_path):
         assert summary["initial_reward"] > TASK.evaluate(TASK.init_state(0))["reward"]
     wrong_options = run_cli("execute", str(tuned), "--run-dir", str(tmp_path / "other"), "--no-progress")
     assert wrong_options.returncode == 2 and "same options" in wrong_options.stderr
+
+
+TUNE = ["tune", "--task", "gaussian", "-o", "sigma=1.5", "--budget", "2e4", "--pilot", "0.05"]
+
+
+@pytest.mark.parametrize("bad, missing", [
+    (["--out", "{tmp}"], ()), (["--seed", "-1"], ()), (["-o", "theta0=1e308"], ()), (["--budget", "1e20"], ()),
+    (["--trials", "-1"], ()), (["--trials", "2"], ("optuna",)), (["--pilot", "1.5"], ()),
+], ids=["out-a-folder", "seed-negative", "theta0-1e308", "budget-1e20", "trials-negative", "trials-without-optuna",
+        "pilot-share"])
+def test_bad_tune_input_is_refused_before_the_pilots_and_the_corrected_command_works(tmp_path, bad, missing):
+    """plan tune --out DIR and the other bad inputs: one sentence, exit 2, no pilot run made."""
+    pilots, out = tmp_path / "pilots", tmp_path / "tuned.json"
+    refused = run_cli(*TUNE, "--run-dir", str(pilots), "--out", str(out), *[a.format(tmp=tmp_path) for a in bad],
+                      missing=missing)
+    assert one_sentence(refused) and refused.stdout == "", refused.stderr
+    assert not pilots.exists() and not out.exists()
+    done = run_cli(*TUNE, "--run-dir", str(pilots), "--out", str(out))
+    assert done.returncode == 0 and json.loads(out.read_text())["start"]["pilot_spent"] > 0, done.stderr
+
+
+def test_plan_tune_takes_the_run_directory_lock(tmp_path):
+    """While another process holds a pilot's run directory, `plan tune` on it is refused in one
+    sentence naming it (the lock `plan execute` takes); released, the same command resumes."""
+    from bootstrapper.lock import RunLock
+
+    args = [*TUNE, "--run-dir", str(tmp_path / "pilots"), "--out", str(tmp_path / "tuned.json")]
+    assert run_cli(*args).returncode == 0
+    lock = RunLock(tmp_path / "pilots" / "pilot-doubling")
+    try:
+        refused = run_cli(*args)
+    finally:
+        lock.release()
+    assert one_sentence(refused) and "pilot-doubling is in use by another process" in refused.stderr
+    assert run_cli(*args).returncode == 0
