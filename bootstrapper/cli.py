@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replan", action="store_true",
                         help="after each round, refit the reward model on all rounds so far and re-solve the "
                              "schedule for the budget left (each replan is logged)")
+    parser.add_argument("--eval-every", type=int, default=1, metavar="K",
+                        help="held-out evaluation after every K-th round and the last (default 1); the other "
+                             "rounds log only their free generation reward (the mean score of what they generated)")
     parser.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-report", action="store_true", help="do not draw report.png")
@@ -67,7 +70,7 @@ def _run(args: argparse.Namespace, main: bool) -> int:
         need("drawing report.png (or pass --no-report)", "plot", "matplotlib")
     plan_json = read_json(args.plan, "plan file")
     session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
-                           args.calibrate, args.replan)
+                           args.calibrate, args.replan, args.eval_every)
     try:
         history = session.run(progress=not args.no_progress)
         summary = session.summary(history)

@@ -30,19 +30,23 @@ class Session:
     seed: int
     calibrate: bool
     replanning: bool
+    eval_every: int  # held-out evaluation after every eval_every-th round and the last
     plan_json: dict
     new_run: dict  # run.json of a new run (less what is measured before round 0)
     resuming: bool = False
 
     @classmethod
     def open(cls, plan_json: dict, task_name: str | None, run_dir: str, seed: int, options: list[str],
-             model_path: str | None, calibrate: bool = False, replanning: bool = False) -> "Session":
+             model_path: str | None, calibrate: bool = False, replanning: bool = False,
+             eval_every: int = 1) -> "Session":
         """Check the plan, the task and its options, the seed and the state the run continues from
         before anything is written; lock an existing run directory and check that it is this run's
         (a new one is made, locked, once its starting model has been evaluated)."""
         from bootstrapper.cli import task_config
 
         check_seed("--seed", seed)
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise InputError(f"--eval-every must be a whole number >= 1, got {eval_every!r}")
         plan = Plan.from_json(plan_json)
         check_scale(plan.problem.budget, plan.problem.costs)
         name = task_name or plan.task
@@ -58,8 +62,8 @@ class Session:
             raise InputError(f"the plan continues a pilot run made with task options {wanted}; "
                              "pass the same options")
         run = {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(), "seed": seed,
-               "calibrate": calibrate, "replan": replanning}
-        session = cls(plan, task, RunDir(run_dir), seed, calibrate, replanning, plan_json, run)
+               "calibrate": calibrate, "replan": replanning, "eval_every": eval_every}
+        session = cls(plan, task, RunDir(run_dir), seed, calibrate, replanning, eval_every, plan_json, run)
         session.resuming = dist.on_main(session._open_run_dir)
         if session.resuming:
             session.plan = session.effective_plan()
@@ -122,7 +126,7 @@ class Session:
     def run(self, progress: bool = True) -> list[dict]:
         """Execute or resume; returns the committed rounds."""
         return execute(self.plan, self.task, self.run_dir.path, self.seed, self.refit if self.replanning else keep_plan,
-                       tqdm_progress() if progress and dist.is_main() else None, self._first_round)
+                       tqdm_progress() if progress and dist.is_main() else None, self._first_round, self.eval_every)
 
     def summary(self, history: list[dict]) -> dict:
         """The final summary (also `plan execute --json`)."""
@@ -182,8 +186,10 @@ def tqdm_progress() -> Progress:
 
     def done(record: dict) -> None:
         bar = bars.pop("bar")
+        shown = {"reward": record["reward"]} if record["reward"] is not None else \
+            {"generation reward": record["generation_reward"]}
         bar.set_postfix(generated=record["generated"], spent=f"{record['spent']:.6g}",
-                        reward=f"{record['reward']:.4g}")
+                        **{k: "n/a" if v is None else f"{v:.4g}" for k, v in shown.items()})
         bar.close()
 
     return Progress(started, chunk, done)

@@ -155,6 +155,7 @@ def test_damaged_run_is_refused_and_left_untouched(plan_file, finished_run, dama
     (["--seed", "5"], "seed"),
     (["--replan"], "started without --replan"),
     (["--calibrate"], "started without --calibrate"),
+    (["--eval-every", "3"], "started with eval_every 1, not 3"),
 ])
 def test_bad_execute_input_exits_2_with_one_line(plan_file, finished_run, args, words):
     """Wrong task, unknown or bad options, another seed or other result-changing options
@@ -244,6 +245,9 @@ NEW_RUN = {
     "start-checkpoint-damaged": (["{damaged-start}"], ["{plan}"], ()),
     "plan-budget-1e20": (["{huge}"], ["{plan}"], ()),
     "report-without-matplotlib": (["{plan}"], ["{plan}", "--no-report"], ("matplotlib",)),
+    "eval-every-0": (["{plan}", "--eval-every", "0"], ["{plan}", "--eval-every", "1"], ()),
+    "eval-every-negative": (["{plan}", "--eval-every", "-2"], ["{plan}", "--eval-every", "2"], ()),
+    "eval-every-fraction": (["{plan}", "--eval-every", "1.5"], ["{plan}", "--eval-every", "2"], ()),
 }
 
 
@@ -333,3 +337,18 @@ def test_resuming_in_a_read_only_folder_fails_before_computing_a_round(plan_file
     assert snapshot(folder) == before
     assert run_cli("execute", str(plan_file), "--run-dir", str(folder), *SLOW).returncode == 0
     assert strip(folder) == strip(reference)
+
+
+def test_eval_every_logs_held_out_rewards_on_every_kth_and_the_last_round(plan_file, tmp_path):
+    """--eval-every 4: rounds 3, 7, ... and the last carry the held-out reward, the others null with
+    their generation reward; the summary's final reward is the last round's evaluation."""
+    folder = tmp_path / "run"
+    result = run_cli("execute", str(plan_file), "--run-dir", str(folder), "--eval-every", "4", "--json",
+                     "--no-progress", "--no-report")
+    assert result.returncode == 0, result.stderr
+    log = strip(folder)
+    evaluated = [r["round"] for r in log if r["reward"] is not None]
+    assert evaluated == sorted({t for t in range(len(log)) if t % 4 == 3} | {len(log) - 1})
+    assert all(r["generation_reward"] is not None for r in log)
+    assert json.loads(result.stdout)["final_reward"] == log[-1]["reward"]
+    assert json.loads((folder / "run.json").read_text())["eval_every"] == 4
