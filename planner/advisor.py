@@ -146,20 +146,30 @@ class Advisor:
         """Expected samples this round will generate and their standard deviation (the round's spread)."""
         return None if self._asked is None else self._forecast(self._asked)
 
-    def record(self, *, kept: int, generated: int, reward: float, seconds_generating: float | None = None,
-               seconds_training: float | None = None, metrics: Mapping[str, float] | None = None) -> None:
-        """Log a finished round (counts in samples, reward in [0, 1], seconds of wall time), charge
-        it to the ledger, then refit and replan the rounds left."""
+    def record(self, *, kept: int, generated: int, reward: float | None, seconds_generating: float | None = None,
+               seconds_training: float | None = None, metrics: Mapping[str, float] | None = None,
+               generation_reward: float | None = None, generation_reward_se: float | None = None) -> None:
+        """Log a finished round (counts in samples, rewards in [0, 1], seconds of wall time), charge
+        it to the ledger, then refit and replan the rounds left. reward is your held-out evaluation
+        after the round (None if you did not evaluate); generation_reward is the mean reward of the
+        samples the round generated (read on the model before its training, at no extra cost) with
+        its standard error; under proportional selection it defaults to kept / generated, with the
+        binomial SE (a slight underestimate: rounds stop at their n kept)."""
         kept, generated = check_count("kept", kept), check_count("generated", generated)
         if generated < kept:
             raise InputError(f"generated={generated} is fewer than kept={kept}: every kept sample was generated")
-        reward = _unit("reward", reward)
-        metrics = _metrics(metrics, reward, "metrics")
+        if reward is None and metrics is not None:
+            raise InputError("metrics are held-out metrics: give them with the reward they come with")
+        reward = None if reward is None else _unit("reward", reward)
+        metrics = {} if reward is None else _metrics(metrics, reward, "metrics")
+        generation_reward, generation_reward_se = self._generation(kept, generated, generation_reward,
+                                                                   generation_reward_se)
         seconds = self._seconds(seconds_generating, seconds_training)
         c = self.plan.problem.costs
         cost = seconds["generate"] + seconds["train"] + c.c_round if seconds else float(c.price(kept, generated))
         record = {"round": len(self.history), "n": self._asked, "kept": kept, "generated": generated,
-                  "cost": cost, "spent": self.spent + cost, "reward": reward, "metrics": metrics, "seconds": seconds}
+                  "cost": cost, "spent": self.spent + cost, "reward": reward, "generation_reward": generation_reward,
+                  "generation_reward_se": generation_reward_se, "metrics": metrics, "seconds": seconds}
         self.history.append(record)
         self.spent += cost
         update = self._replan()
@@ -168,6 +178,20 @@ class Advisor:
         if update.note:
             record["replan"] = update.note
         self._asked = None
+
+    def _generation(self, kept: int, generated: int, mean: float | None, se: float | None
+                    ) -> tuple[float | None, float | None]:
+        """The round's generation reward and its SE, checked, or the proportional-selection default."""
+        if mean is None:
+            if se is not None:
+                raise InputError("generation_reward_se needs generation_reward")
+            if self.plan.problem.costs.selection != "proportional" or not generated:
+                return None, None
+            mean = kept / generated
+            return mean, math.sqrt(mean * (1 - mean) / generated) if generated > 1 else None
+        if se is not None:
+            check_positive("generation_reward_se", se, allow_zero=True)
+        return _unit("generation_reward", mean), None if se is None else float(se)
 
     def _replan(self) -> replanning.Replan:
         """The engine's step after a round: refit and re-solve (replan=True), or the plan's own rest.

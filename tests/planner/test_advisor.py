@@ -152,6 +152,25 @@ def test_engine_and_advisor_give_the_same_schedule_for_the_same_history(tmp_path
         assert advisor.spent == record["spent"]
 
 
+def test_generation_reward_defaults_to_the_acceptance_under_proportional_selection():
+    """record() without generation_reward logs kept / generated with its binomial SE (proportional
+    selection keeps each sample with probability equal to its reward), none under a fixed ratio;
+    a round need not be evaluated (reward None), and a given generation reward is kept as given."""
+    advisor = Advisor(budget=2e4, max_rounds=6)
+    advisor.next_round()
+    advisor.record(kept=20, generated=80, reward=None)
+    entry = advisor.history[-1]
+    assert (entry["reward"], entry["metrics"], entry["generation_reward"]) == (None, {}, 0.25)
+    assert entry["generation_reward_se"] == pytest.approx(math.sqrt(0.25 * 0.75 / 80))
+    advisor.next_round()
+    advisor.record(kept=20, generated=50, reward=0.5, generation_reward=0.37, generation_reward_se=0.02)
+    assert (advisor.history[-1]["generation_reward"], advisor.history[-1]["generation_reward_se"]) == (0.37, 0.02)
+    fixed = Advisor(budget=2e4, max_rounds=6, selection="fixed", ratio=4.0)
+    fixed.next_round()
+    fixed.record(kept=5, generated=20, reward=0.4)
+    assert fixed.history[-1]["generation_reward"] is None
+
+
 # ---- (c) input checks ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -178,6 +197,11 @@ def advisor() -> Advisor:
     (dict(kept=2, generated=10**30, reward=0.5), r"generated.*2\^53.*10{30}"),
     (dict(kept=2, generated=True, reward=0.5), "generated.*True"),
     (dict(kept=2, generated=5, reward=True), "reward.*True"),
+    (dict(kept=2, generated=5, reward=0.5, generation_reward=1.5), "generation_reward.*1.5"),
+    (dict(kept=2, generated=5, reward=0.5, generation_reward=0.4, generation_reward_se=-1.0),
+     "generation_reward_se.*-1"),
+    (dict(kept=2, generated=5, reward=0.5, generation_reward_se=0.1), "generation_reward_se needs"),
+    (dict(kept=2, generated=5, reward=None, metrics={"theta": 1.0}), "metrics are held-out"),
 ])
 def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
     """Each bad value raises ValueError naming it, and nothing is recorded."""
