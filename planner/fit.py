@@ -88,18 +88,21 @@ class Observations:
         try:
             n = np.array([float(r.get("kept", r.get("n"))) for r in records])
             generated = np.array([float(r["generated"]) for r in records])
-            reward = np.array([float((initial or {}).get("reward", math.nan))] + [float(r["reward"]) for r in records])
+            read = np.array([math.nan if r["reward"] is None else float(r["reward"]) for r in records])
+            evaluated = np.array([r["reward"] is not None for r in records])  # null: not evaluated (eval_every)
+            reward = np.concatenate([[float((initial or {}).get("reward", math.nan))], read])
             thetas = [(initial or {}).get("theta")] + [r.get("metrics", {}).get("theta") for r in records]
             last = {k: float(v) for k, v in records[-1].get("metrics", {"reward": records[-1]["reward"]}).items()}
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InputError(f"the round log lacks a number the fit needs ({e.__class__.__name__}: {e})") from None
         theta = np.array(thetas, dtype=float) if all(t is not None for t in thetas) else None
-        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(reward[1:]))) \
+        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(read[evaluated]))) \
                 or (theta is not None and not np.all(np.isfinite(theta))):
             raise InputError("the round log contains NaN or infinite values; cannot fit")
         if np.any(n < 0) or np.any(generated < n):
             raise InputError("the round log has a round with a negative count or fewer generated than kept")
-        trained = n >= 1  # a round trimmed to nothing kept did not train: no transition to learn from
+        # a round trimmed to nothing kept did not train, and a round not evaluated ends no transition
+        trained = (n >= 1) & evaluated
         pick = lambda a: a[trained]
         return cls(pick(n), pick(reward[:-1]), pick(reward[1:]), None if theta is None else pick(theta[:-1]),
                    None if theta is None else pick(theta[1:]), last)

@@ -121,3 +121,24 @@ def test_a_surrogate_fit_is_used_for_replanning_only_once_identified():
     plan = recommend(Problem(truth, CostModel(1.0, 3.0), 1e4))
     kept = replan(plan, noisy, 100.0, initial)
     assert kept.schedule == plan.schedule.n[len(noisy):] and "keeping the plan" in kept.note["reason"]
+
+
+def test_rounds_not_evaluated_end_no_transition_and_replanning_waits_for_an_evaluation():
+    """A log run with eval_every 2 (reward null on every other round, and no generation reward as in
+    logs from before it was logged): the fit uses only the transitions between evaluated rounds,
+    and replan keeps the plan after a round that was not evaluated."""
+    from planner.costs import CostModel
+    from planner.plan import recommend
+    from planner.problem import Problem
+    from planner.replan import replan
+
+    truth = SurrogateModel(0.8, 0.6, 0.6, 0.3, 1.0)
+    records, initial = log_of(truth, [4, 8, 3, 16, 5, 32, 9, 64, 7, 128, 11, 256])
+    sparse = [{**r, "reward": None, "metrics": {}} if r["round"] % 2 == 0 else r for r in records]
+    obs = Observations.from_log(sparse, initial)
+    assert list(obs.n) == [8, 16, 32, 64, 128, 256] and not np.any(np.isfinite(obs.before))
+    with pytest.raises(InputError, match="transitions"):
+        fit_surrogate(obs)  # no transition starts at an evaluated round
+    plan = recommend(Problem(truth, CostModel(1.0, 3.0), 1e4))
+    waiting = replan(plan, sparse[:5], 100.0, initial)
+    assert waiting.schedule == plan.schedule.n[5:] and "not evaluated" in waiting.note["reason"]
