@@ -21,7 +21,6 @@ from planner.jsonio import InputError
 from planner.models import RewardModel, SurrogateModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
-from planner.replan import fit_json
 from planner.schedules import FAMILIES, Schedule
 from planner.sizing import size
 from planner.solvers import free_form
@@ -107,6 +106,6 @@ def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, 
     where = max(plans, key=lambda k: plans[k][0].predicted_reward)
     plan, checkpoint = plans[where]
     start = {"from": where, "checkpoint": checkpoint, "task_config": task.config.to_json(), "pilot_spent": spent,
-             "pilot_budget": pilot_share * problem.budget, "fit": fit_json(fitted),
+             "pilot_budget": pilot_share * problem.budget, "fit": fitted.to_json(),
              "predicted": {k: p.predicted_reward for k, (p, _) in plans.items()}}
-    return Tuned(dataclasses.replace(plan, start=start), spent, fit_json(fitted))
+    return Tuned(dataclasses.replace(plan, start=start), spent, fitted.to_json())

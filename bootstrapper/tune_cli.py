@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bootstrapper.cli import task_config
     from bootstrapper.session import EXTRA_OF_TASK
-    from bootstrapper.tasks import get_task
+    from bootstrapper.tasks import get_task, prior_path
     from bootstrapper.tune import tune
     from planner._imports import need, try_import
     from planner.cli import problem_from_args
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.pilot_rounds < 3:
         raise InputError(f"--pilot-rounds must be at least 3 for the fit, got {args.pilot_rounds}")
-    problem = problem_from_args(args)
+    problem, _ = problem_from_args(args)
     check_seed("--seed", args.seed)
     check_output_path(args.out, "--out")
     if args.trials < 0:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     with try_import(f"the {args.task} task", EXTRA_OF_TASK.get(args.task)):
         task_cls = get_task(args.task)
     task = task_cls(task_config(task_cls, args.option, args.model_path))
-    prior = problem.model if args.model else None
+    prior = problem.model if args.model or prior_path(args.task) else None  # else a vague one from round 0
     tuned = tune(task, problem, args.pilot, args.run_dir, args.seed, args.pilot_rounds, prior, args.trials)
     text = dumps(tuned.plan.to_json(), "the tuned plan")
     atomic_write_json(args.out, tuned.plan.to_json())

@@ -57,12 +57,31 @@ def add_problem_arguments(parser: argparse.ArgumentParser, budget_required: bool
     g.add_argument("--max-rounds", type=int, default=40, help="most rounds considered (default 40)")
 
 
+def model_from_args(args: argparse.Namespace):
+    """The reward model to plan with and a line saying which: --model, else the prior shipped for
+    --task (fitted to that task's measured rounds), else the paper's Gaussian warm-up."""
+    from planner.models import DEFAULT_MODEL, load_model
+
+    if args.model:
+        return load_model(args.model), f"the model in {args.model}"
+    task = getattr(args, "task", None)
+    if task is not None:
+        from bootstrapper.tasks import prior_path
+        from planner.priors import load_prior
+
+        path = prior_path(task)
+        if path is not None:
+            prior = load_prior(path, task)
+            return prior.model, prior.describe()
+    return DEFAULT_MODEL, "the paper's Gaussian warm-up (theta0 = 3, sigma = kappa = 1); pass --model FILE.json"
+
+
 def problem_from_args(args: argparse.Namespace):
-    """Build and validate the Problem named by the flags; InputError on any bad value."""
+    """Build and validate the Problem named by the flags, and say which model it holds (see
+    model_from_args); InputError on any bad value."""
     from planner.costs import CostModel
     from planner.jsonio import check_positive
     from planner.limits import check_scale
-    from planner.models import DEFAULT_MODEL, load_model
     from planner.problem import Problem
 
     for flag in ("budget", "cg", "ct"):
@@ -70,10 +89,10 @@ def problem_from_args(args: argparse.Namespace):
     check_positive("--cr", args.cr, allow_zero=True)
     if args.selection == "fixed" and args.ratio is None:
         raise InputError("--selection fixed needs --ratio K (samples generated per kept sample)")
-    model = load_model(args.model) if args.model else DEFAULT_MODEL
+    model, source = model_from_args(args)
     costs = CostModel(args.cg, args.ct, args.cr, args.selection, 1.0 if args.ratio is None else args.ratio)
     check_scale(args.budget, costs)
-    return Problem(model, costs, args.budget, args.batch, args.max_rounds)
+    return Problem(model, costs, args.budget, args.batch, args.max_rounds), source
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,15 +143,16 @@ def check_output_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from planner.jsonio import atomic_write_json, dumps
     from planner.limits import check_plan
+    from planner.models import DEFAULT_MODEL
     from planner.plan import best_of_family, compare, recommend
     from planner.report import recommend_report
 
-    problem = problem_from_args(args)
+    problem, source = problem_from_args(args)
     check_output_arguments(args)
     plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
                      certifier=args.certifier, task=args.task)
     check_plan(plan)
-    text = dumps(plan.to_json(), "the plan")
+    text = dumps({**plan.to_json(), "model_source": source}, "the plan")
     others = [best_of_family(plan, name) for name in ("constant", "linear")]
     if args.plot:
         from planner.plot import plot_plans
@@ -143,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(text)
     else:
+        if problem.model != DEFAULT_MODEL:  # the report itself names the default
+            print(f"planned with {source}")
         print(recommend_report(plan, others))
         if args.out:
             print(f"plan written to {args.out}")

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from planner.plan import compare
     from planner.report import compare_report
 
-    problem = problem_from_args(args)
+    problem, _ = problem_from_args(args)
     check_output_arguments(args)
     plans = compare(problem, trials=args.trials, seed=args.seed, certifier=args.certifier, task=args.task)
     for plan in plans:

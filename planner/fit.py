@@ -63,9 +63,12 @@ class Fit:
         return None
 
     def to_json(self) -> dict:
+        """The fit for logs and files; a parameter held fixed has no interval: null (JSON has no NaN)."""
+        bound = lambda x: x if math.isfinite(x) else None
         return {"model": self.model.to_json(), "method": self.method, "rounds": self.rounds,
                 "rmse": self.rmse, "r2": self.r2,
-                "estimates": {e.name: {"value": e.value, "low": e.low, "high": e.high} for e in self.estimates}}
+                "estimates": {e.name: {"value": e.value, "low": bound(e.low), "high": bound(e.high)}
+                              for e in self.estimates}}
 
 
 @dataclasses.dataclass(frozen=True)

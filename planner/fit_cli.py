@@ -48,13 +48,12 @@ def read_log(path: str, kind: str) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     from planner.fit import Observations, fit
     from planner.jsonio import atomic_write_json, check_output_path, dumps
-    from planner.replan import fit_json
 
     if args.out:
         check_output_path(args.out, "--out")
     runs = [Observations.from_log(read_log(path, args.kind), initial_metrics(Path(path))) for path in args.log]
     result = fit(Observations.pool(runs), args.kind, None if args.fit_gamma else 1.0)
-    text = dumps(fit_json(result), "the fit")
+    text = dumps(result.to_json(), "the fit")
     if args.out:
         atomic_write_json(args.out, result.model.to_json())
     if args.json:

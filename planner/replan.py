@@ -3,7 +3,6 @@ for the budget that is left. One code path for the engine's --replan and for the
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -21,16 +20,6 @@ class Replan:
     note: dict
 
 
-def fit_json(fitted: Fit) -> dict:
-    """The fit as JSON for logs and plan files: a parameter held fixed has no interval, null (JSON has no NaN)."""
-    out = fitted.to_json()
-    for estimate in out["estimates"].values():
-        for bound in ("low", "high"):
-            if not math.isfinite(estimate[bound]):
-                estimate[bound] = None
-    return out
-
-
 def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
     """Fit on the history (plus earlier runs' transitions, e.g. pilots) and plan the rest of the
@@ -46,7 +35,7 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
         fitted = fit(obs, kind)
     except InputError as e:
         return Replan(rest, {"refit": False, "reason": str(e)})
-    note = {"refit": True, "fit": fit_json(fitted)}
+    note = {"refit": True, "fit": fitted.to_json()}
     loose = fitted.unidentified()
     if loose:
         # A plan re-solved from a loose fit chases the noise of a few rounds (restarting ramps of

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from importlib import metadata
+from pathlib import Path
 
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
 
@@ -20,6 +21,16 @@ def available() -> list[str]:
     return sorted(set(BUILTIN) | {ep.name for ep in metadata.entry_points(group="spendwise.tasks")})
 
 
+PRIORS = Path(__file__).resolve().parent.parent / "assets" / "priors"  # <task>.json, by benchmarks/fit_task_prior.py
+
+
+def prior_path(name: str) -> Path | None:
+    """The prior reward model file shipped for a built-in task's checkpoint, if there is one
+    (found without importing the task, so planning stays free of torch)."""
+    path = PRIORS / f"{name}.json"
+    return path if name in BUILTIN and path.is_file() else None
+
+
 def get_task(name: str) -> type[Task]:
     """The Task class called name, or a TaskError listing the known names."""
     if name in BUILTIN:
@@ -31,4 +42,4 @@ def get_task(name: str) -> type[Task]:
     raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(available())}")
 
 
-__all__ = ["Task", "TaskConfig", "TaskError", "available", "get_task"]
+__all__ = ["Task", "TaskConfig", "TaskError", "available", "get_task", "prior_path"]

@@ -1,0 +1,53 @@
+"""Task priors: a reward model fitted to measured rounds of one task's shipped checkpoint, with
+where it came from, so that `plan --task NAME` plans from what that task really does (instead of
+the Gaussian warm-up) when no --model is given.
+
+    {"format": 1, "task": "ddpm", "model": {"kind": "surrogate", ...},
+     "fit": {... planner.fit.Fit.to_json() ...}, "source": {"study": ..., "rounds": ..., ...}}
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from planner.jsonio import InputError, read_json
+from planner.models import RewardModel, model_from_json
+
+FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskPrior:
+    """A task's prior reward model and a one-line account of what it was fitted to."""
+
+    task: str
+    model: RewardModel
+    source: dict  # what it was fitted to: study file, command, task options, runs and rounds
+    fit: dict  # the fit's estimates, intervals and error (planner.fit.Fit.to_json())
+
+    def describe(self) -> str:
+        """One line for people: which prior, fitted to what."""
+        return (f"the {self.task} task's prior, a surrogate fitted to {self.source.get('rounds', '?')} measured "
+                f"rounds ({self.source.get('what', 'see its file')}); pass --model FILE.json for yours")
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "task": self.task, "model": self.model.to_json(), "fit": self.fit,
+                "source": self.source}
+
+
+def load_prior(path: str | Path, task: str) -> TaskPrior:
+    """Read a prior file for `task`; a malformed file, or one made for another task, is one sentence."""
+    data = read_json(path, f"the {task} task's prior file")
+    if not isinstance(data, dict) or set(data) != {"format", "task", "model", "fit", "source"}:
+        raise InputError(f"{path} is not a task prior file (an object with format, task, model, fit, source)")
+    if data["format"] != FORMAT:
+        raise InputError(f"{path} has prior format {data['format']!r}; this spendwise reads format {FORMAT}")
+    if data["task"] != task:
+        raise InputError(f"{path} is the prior of task {data['task']!r}, not {task!r}")
+    if not isinstance(data["source"], dict) or not isinstance(data["fit"], dict):
+        raise InputError(f"{path}: source and fit must be JSON objects")
+    try:
+        model = model_from_json(data["model"])
+    except InputError as e:
+        raise InputError(f"{path}: its model is not valid ({e})") from None
+    return TaskPrior(task, model, data["source"], data["fit"])

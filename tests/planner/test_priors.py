@@ -1,0 +1,63 @@
+"""Task priors: the shipped files load and are what their script fits from the committed studies;
+`plan --task NAME` plans from them when no --model is given and says so; bad files are one sentence."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bootstrapper.tasks import prior_path
+from planner.jsonio import InputError
+from planner.models import model_from_json
+from planner.priors import load_prior
+from tests.conftest import ROOT, run_cli
+
+
+@pytest.mark.parametrize("task", ["ddpm", "llm"])
+def test_shipped_priors_are_what_the_script_fits_from_the_committed_studies(task, tmp_path):
+    """Rerunning benchmarks/fit_task_prior.py on results/<task>_study.json writes the shipped file."""
+    out = tmp_path / f"{task}.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fit_task_prior.py"),
+                           str(ROOT / "benchmarks" / "results" / f"{task}_study.json"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    shipped = load_prior(prior_path(task), task)
+    assert json.loads(out.read_text()) == shipped.to_json()
+    assert shipped.source["rounds"] >= 27 and shipped.fit["estimates"]["a"]["high"] < 1
+
+
+def test_plan_for_a_task_uses_its_prior_unless_given_a_model(tmp_path):
+    """plan --task ddpm plans with the ddpm prior and names it (text and --json); --model wins;
+    a task without a shipped prior keeps the Gaussian warm-up."""
+    prior = load_prior(prior_path("ddpm"), "ddpm")
+    args = ["--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40"]
+    text = run_cli(*args, "--task", "ddpm")
+    assert text.returncode == 0 and "planned with the ddpm task's prior" in text.stdout, text.stderr
+    planned = json.loads(run_cli(*args, "--task", "ddpm", "--json").stdout)
+    assert model_from_json(planned["model"]) == prior.model and "ddpm task's prior" in planned["model_source"]
+    mine = tmp_path / "m.json"
+    mine.write_text(json.dumps({"kind": "surrogate", "r_star": 0.9, "g0": 0.5, "a": 0.5, "b": 3.0, "gamma": 1.0}))
+    given = json.loads(run_cli(*args, "--task", "ddpm", "--model", str(mine), "--json").stdout)
+    assert given["model"]["a"] == 0.5 and given["model_source"] == f"the model in {mine}"
+    gaussian = json.loads(run_cli(*args, "--task", "gaussian", "--json").stdout)
+    assert gaussian["model"]["kind"] == "gaussian" and "warm-up" in gaussian["model_source"]
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{not json", "JSON"),
+    ("[]", "not a task prior file"),
+    ('{"format": 1, "task": "ddpm", "model": {}, "fit": {}}', "not a task prior file"),
+    ('{"format": 2, "task": "ddpm", "model": {}, "fit": {}, "source": {}}', "format 2"),
+    ('{"format": 1, "task": "llm", "model": {}, "fit": {}, "source": {}}', "prior of task 'llm', not 'ddpm'"),
+    ('{"format": 1, "task": "ddpm", "model": {"kind": "surrogate", "r_star": 2}, "fit": {}, "source": {}}',
+     "its model is not valid"),
+    ('{"format": 1, "task": "ddpm", "model": {}, "fit": [], "source": {}}', "source and fit"),
+])
+def test_a_malformed_prior_or_one_for_another_task_is_one_sentence(tmp_path, content, words):
+    path = tmp_path / "prior.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=words) as raised:
+        load_prior(path, "ddpm")
+    assert "\n" not in str(raised.value)
