@@ -22,7 +22,7 @@ THEORY = [
 Iterative bootstrapping: round t generates N_t samples from the current model, keeps n_t of them
 (proportional selection: each with probability R(x)), and trains on the kept ones. Under a fixed
 compute budget C = Σ c_g N_t + c_t n_t, how should n_t grow? This notebook checks, numerically,
-the results the planner stands on (Yang et al., *Spend Wisely*, NeurIPS 2025; `shared/theory.md`)."""),
+the results the planner stands on (Yang et al., *Spend Wisely*, NeurIPS 2025; `docs/theory.md`)."""),
     ("code", SETUP),
     ("md", """## 1. The Gaussian warm-up is solved exactly
 

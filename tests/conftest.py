@@ -36,11 +36,13 @@ def plan_command(*args: str, missing: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, "-c", code, *args]
 
 
-def run_cli(*args: str, timeout: float = 120, missing: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """`plan ARGS` in a subprocess, as a user runs it (on a machine without the `missing` packages)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run_cli(*args: str, timeout: float = 120, missing: tuple[str, ...] = (),
+            cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
+    """`plan ARGS` in a fresh interpreter, as a user runs it (on a machine without the `missing`
+    packages), in cwd (default the repository)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run(plan_command(*args, missing=missing), capture_output=True, text=True, timeout=timeout,
-                          env=env)
+                          cwd=cwd or ROOT, env=env)
 
 
 def one_sentence(result: subprocess.CompletedProcess | object) -> bool:

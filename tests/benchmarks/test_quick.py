@@ -42,8 +42,7 @@ def test_planner_speed_quick(tmp_path):
     for figure in result["cold_start"].values():
         assert figure["runs"] == 1 and 0 < figure["min_s"] <= figure["median_s"] < 60
     speed = result["throughput"]
-    assert speed["schedules"] == 2000 and speed["rounds"] == 20
-    assert math.isclose(speed["schedules_per_s"], 2000 / speed["best_s"])
+    assert speed["schedules"] == 2000 and speed["rounds"] == 20 and speed["schedules_per_s"] > 0
     assert {t["target"] for t in result["targets"].values()} == {"< 0.3", "> 100000"}
     assert all(isinstance(t["met"], bool) for t in result["targets"].values())
 
@@ -61,15 +60,16 @@ def test_gaussian_study_quick(tmp_path):
 
 
 def test_engine_overhead_quick(tmp_path):
-    """The overhead benchmark reports a share of run time for each repeat (its size is not asserted)."""
+    """The overhead benchmark times a whole run and the task inside it, for each repeat: the task's
+    seconds are part of the run's, every run does several rounds (its share is not asserted)."""
     bench("engine_overhead.py", "--quick", "--out", str(tmp_path))
     data = json.loads((tmp_path / "engine_overhead_quick.json").read_text())
-    assert data["runs"] and all(0 <= r["overhead"] < 1 for r in data["runs"])
-    assert 0 <= data["median_overhead"] < 1
+    assert data["runs"] and all(r["wall"] > r["task"] > 0 and r["rounds"] >= 2 for r in data["runs"])
+    assert min(r["overhead"] for r in data["runs"]) <= data["median_overhead"] <= max(r["overhead"] for r in data["runs"])
 
 
 def test_ddpm_bootstrap_quick(tmp_path):
-    """Issue 10's benchmark through `plan` and `plan execute` on the shipped checkpoint: a round
+    """The DDPM benchmark through `plan` and `plan execute` on the shipped checkpoint: a round
     runs within the budget and the PSNR before and after it is reported."""
     proc = bench("ddpm_bootstrap.py", "--quick", "--out", str(tmp_path))
     data = result(tmp_path, "ddpm_bootstrap_quick")

@@ -1,19 +1,12 @@
 """Shared helpers for the planner tests: an explicit simulation of the Gaussian loop, problem
-builders, and running the `plan` CLI in a subprocess."""
+builders."""
 from __future__ import annotations
-
-import os
-import subprocess
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from planner.costs import CostModel
 from planner.models import GaussianModel
 from planner.problem import Problem
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def simulate_gaussian_loop(theta0: float, sigma: float, kappa: float, n, runs: int, seed: int = 0,
@@ -69,22 +62,3 @@ def problem(budget: float = 1e5, cg: float = 1.0, ct: float = 3.0, c_round: floa
     """A planning problem with the default Gaussian model unless another model is given."""
     costs = CostModel(cg, ct, c_round, selection, ratio if selection == "fixed" else 1.0)
     return Problem(model or GaussianModel(3.0, 1.0, 1.0), costs, float(budget), batch, max_rounds)
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_plan(*args: str, timeout: float = 120, cwd: str | os.PathLike | None = None,
-             missing: tuple[str, ...] = ()) -> Result:
-    """Run `python -m planner.cli ARGS` in a fresh interpreter (without the `missing` packages) and
-    capture its output."""
-    from tests.conftest import plan_command
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run(plan_command(*args, missing=missing), capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd or REPO, env=env)
-    return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from planner.plan import Plan
+from tests.conftest import ROOT, run_cli
 
-from tests.planner.helpers import REPO, run_plan
 
 CONTRACT_KEYS = {"strategy", "base", "n0", "rounds", "schedule", "expected_cost", "budget", "predicted_reward",
                  "model", "certificate", "r_star", "gap_percent"}
@@ -67,8 +67,8 @@ def logs(tmp_path_factory):
     """A real run's rounds.jsonl and run.json (`plan execute` on the Gaussian task), and damaged or
     displaced copies of them, for `plan fit`."""
     folder = tmp_path_factory.mktemp("logs")
-    made = run_plan("--budget", "2e4", "--task", "gaussian", "--out", str(folder / "plan.json"))
-    ran = run_plan("execute", str(folder / "plan.json"), "--run-dir", str(folder / "run"), "--no-report")
+    made = run_cli("--budget", "2e4", "--task", "gaussian", "--out", str(folder / "plan.json"))
+    ran = run_cli("execute", str(folder / "plan.json"), "--run-dir", str(folder / "run"), "--no-report")
     assert made.returncode == ran.returncode == 0, ran.stderr
     records = [json.loads(line) for line in (folder / "run" / "rounds.jsonl").read_text().splitlines()]
     variants = {"away": records, "reward-5": [{**r, "reward": 5.0} for r in records],
@@ -94,7 +94,7 @@ def check_plan_json(j, budget):
 
 def test_default_plan_prints_a_table():
     """`plan --budget 1e6 --cg 1 --ct 3` exits 0 and prints the plan, the default-model note and rivals."""
-    result = run_plan("--budget", "1e6", "--cg", "1", "--ct", "3")
+    result = run_cli("--budget", "1e6", "--cg", "1", "--ct", "3")
     assert result.returncode == 0 and result.stderr == ""
     out = result.stdout
     assert "recommended: exponential" in out and "default model" in out
@@ -105,22 +105,23 @@ def test_default_plan_prints_a_table():
 
 
 def test_json_output_and_plan_file(tmp_path):
-    """`--json --out F` prints one contract object and writes the same plan, readable by Plan.from_json."""
+    """`--json --out F` prints one contract object and writes the same plan (less the line naming the
+    model it was planned with), readable by Plan.from_json."""
     path = tmp_path / "plan.json"
-    result = run_plan("--budget", "1e6", "--cg", "1", "--ct", "3", "--json", "--out", str(path))
+    result = run_cli("--budget", "1e6", "--cg", "1", "--ct", "3", "--json", "--out", str(path))
     assert result.returncode == 0
     j = json.loads(result.stdout)
     check_plan_json(j, 1e6)
     assert j["strategy"] == "exponential" and 0 <= j["gap_percent"] <= 1
     saved = json.loads(path.read_text())
-    assert saved == j
+    assert "warm-up" in j.pop("model_source") and saved == j
     assert json.loads(json.dumps(Plan.from_json(saved).to_json())) == saved
 
 
 def test_text_output_reports_the_written_plan(tmp_path):
     """Without --json, --out still writes the plan and says where."""
     path = tmp_path / "sub" / "plan.json"
-    result = run_plan("--budget", "1e5", "--out", str(path))
+    result = run_cli("--budget", "1e5", "--out", str(path))
     assert result.returncode == 0 and f"plan written to {path}" in result.stdout
     assert Plan.from_json(json.loads(path.read_text())).problem.budget == 1e5
 
@@ -128,7 +129,7 @@ def test_text_output_reports_the_written_plan(tmp_path):
 def test_compare_json_is_a_list_of_plans(tmp_path):
     """`plan compare --json` prints one contract object per strategy; --out writes the same list."""
     path = tmp_path / "compare.json"
-    result = run_plan("compare", "--budget", "1e5", "--batch", "7", "--json", "--out", str(path))
+    result = run_cli("compare", "--budget", "1e5", "--batch", "7", "--json", "--out", str(path))
     assert result.returncode == 0
     plans = json.loads(result.stdout)
     assert [p["strategy"] for p in plans] == ["constant", "linear", "polynomial", "exponential", "free"]
@@ -141,18 +142,18 @@ def test_compare_json_is_a_list_of_plans(tmp_path):
 @pytest.mark.parametrize("name, extra", [("gaussian", ["--selection", "fixed", "--ratio", "3"]), ("surrogate", [])])
 def test_model_files_of_both_kinds(models, name, extra):
     """--model loads either kind; the plan records the model file's contents and the selection."""
-    result = run_plan("--budget", "1e5", "--model", str(models / f"{name}.json"), "--json", *extra)
+    result = run_cli("--budget", "1e5", "--model", str(models / f"{name}.json"), "--json", *extra)
     assert result.returncode == 0, result.stderr
     j = json.loads(result.stdout)
     check_plan_json(j, 1e5)
     assert j["model"] == MODEL_FILES[name]
     assert j["costs"]["selection"] == ("fixed" if extra else "proportional")
-    assert "default model" not in run_plan("--budget", "1e5", "--model", str(models / f"{name}.json")).stdout
+    assert "default model" not in run_cli("--budget", "1e5", "--model", str(models / f"{name}.json")).stdout
 
 
 def test_trials_add_an_optuna_row():
     """--trials 20 runs Optuna next to the closed form and grid; Optuna is no worse than the closed form."""
-    result = run_plan("--budget", "1e6", "--trials", "20", "--json")
+    result = run_cli("--budget", "1e6", "--trials", "20", "--json")
     assert result.returncode == 0
     rows = {row["solver"]: row for row in json.loads(result.stdout)["solvers"]}
     assert set(rows) == {"closed-form", "grid", "optuna"}
@@ -163,7 +164,7 @@ def test_optuna_storage(tmp_path):
     """--storage sqlite:///F --study S keeps the search in the named study (sharing is tested in-process)."""
     optuna = pytest.importorskip("optuna")
     url = f"sqlite:///{tmp_path / 'search.db'}"
-    result = run_plan("--budget", "1e5", "--trials", "4", "--storage", url, "--study", "s", "--json")
+    result = run_cli("--budget", "1e5", "--trials", "4", "--storage", url, "--study", "s", "--json")
     assert result.returncode == 0, result.stderr
     assert "optuna" in {row["solver"] for row in json.loads(result.stdout)["solvers"]}
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 4
@@ -172,7 +173,7 @@ def test_optuna_storage(tmp_path):
 def test_plot_writes_a_png(tmp_path):
     """--plot writes a PNG file (checked by its signature)."""
     path = tmp_path / "plan.png"
-    result = run_plan("--budget", "1e4", "--max-rounds", "6", "--plot", str(path))
+    result = run_cli("--budget", "1e4", "--max-rounds", "6", "--plot", str(path))
     assert result.returncode == 0, result.stderr
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
 
@@ -250,7 +251,7 @@ def places(models, special, logs, tmp_path_factory) -> dict[str, str]:
     """What the {placeholders} of the tables stand for; {folder} (the working folder) holds a
     spendwise Optuna study "s" in search.db."""
     folder = tmp_path_factory.mktemp("bad")
-    made = run_plan("--budget", "1e5", "--trials", "2", "--storage", f"sqlite:///{folder}/search.db", "--study", "s")
+    made = run_cli("--budget", "1e5", "--trials", "2", "--storage", f"sqlite:///{folder}/search.db", "--study", "s")
     assert made.returncode == 0, made.stderr
     return {"models": str(models), "special": str(special), "logs": str(logs), "folder": str(folder)}
 
@@ -270,7 +271,7 @@ def bad_results(places):
     """Run every bad input (4 at a time, they are independent); each also asks for an --out file."""
     def run(name):
         args, out = with_out(name, fill(BAD_INPUTS[name], places), places)
-        return name, run_plan(*args, cwd=places["folder"], missing=MISSING.get(name, ())), out
+        return name, run_cli(*args, cwd=places["folder"], missing=MISSING.get(name, ())), out
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return {name: (result, out) for name, result, out in pool.map(run, BAD_INPUTS)}
@@ -292,7 +293,7 @@ def test_bad_input_is_one_line_and_exit_2(bad_results, special, name):
 def test_the_corrected_command_then_works(bad_results, places, name):
     """After each refusal above, the corrected command exits 0 and writes its --out file."""
     args, out = with_out(f"{name}-fixed", fill(FIXED[name][1], places), places)
-    result = run_plan(*args, cwd=places["folder"])
+    result = run_cli(*args, cwd=places["folder"])
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr  # (cvxpy may warn)
     assert os.path.getsize(out) > 0
     if "--json" in args:
@@ -307,7 +308,7 @@ def test_special_files_survive_and_a_link_to_a_file_is_followed(bad_results, spe
     target, link = special / "plan-target.json", special / "link-to-plan"
     target.write_text("old")
     link.symlink_to(target)
-    assert run_plan("--budget", "1e5", "--out", str(link)).returncode == 0
+    assert run_cli("--budget", "1e5", "--out", str(link)).returncode == 0
     assert link.is_symlink() and json.loads(target.read_text())["budget"] == 1e5
 
 
@@ -346,7 +347,7 @@ print(json.dumps({"help": "--budget" in out.getvalue(),
 ], ids=["help", "compare-help", "default-run"])
 def test_cold_paths_do_not_import_heavy_modules(argv, allowed):
     """--help imports neither numpy nor the extras; a default run needs numpy but not optuna/cvxpy/matplotlib/torch."""
-    proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *argv], capture_output=True, text=True, cwd=REPO,
+    proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *argv], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     probe = json.loads(proc.stdout)
@@ -357,7 +358,7 @@ def test_cold_paths_do_not_import_heavy_modules(argv, allowed):
 @pytest.mark.parametrize("argv", [["--help"], ["compare", "--help"]], ids=["plan", "compare"])
 def test_help_exits_zero(argv):
     """`plan --help` and `plan compare --help` work in a subprocess and list the problem flags."""
-    result = run_plan(*argv)
+    result = run_cli(*argv)
     assert result.returncode == 0 and result.stderr == ""
     for flag in ("--budget", "--cg", "--ct", "--model", "--selection", "--ratio", "--batch", "--max-rounds",
                  "--json", "--out", "--plot", "--seed"):
@@ -369,7 +370,7 @@ def test_a_plan_predicted_to_lower_the_reward_says_so(tmp_path):
     warning instead of silently predicting a reward below the starting one."""
     model = tmp_path / "m.json"
     model.write_text('{"kind": "surrogate", "r_star": 0.9, "g0": 0.67, "a": 0.42, "b": 20.0, "gamma": 1.0}')
-    low = run_plan("--budget", "25", "--cg", "0.17", "--ct", "0.04", "--cr", "3", "--batch", "8", "--model", str(model))
+    low = run_cli("--budget", "25", "--cg", "0.17", "--ct", "0.04", "--cr", "3", "--batch", "8", "--model", str(model))
     assert low.returncode == 0 and "warning: under this model no affordable schedule raises" in low.stdout
-    high = run_plan("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8", "--model", str(model))
+    high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8", "--model", str(model))
     assert high.returncode == 0 and "warning" not in high.stdout
