@@ -3,7 +3,7 @@ log lines, fsync'ed checkpoints), on the Gaussian task with a deliberately slow 
 
     python3 benchmarks/engine_overhead.py [--quick] [--delay 2e-4] [--repeats 5]
 
-Target (issue 4): < 3 % of round time. Runs on the real disk, fsync included.
+Target: < 3 % of round time. Runs on the real disk, fsync included.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Micro-benchmark of the planner: CLI cold start and Gaussian schedules evaluated per second.
 
-Targets from issue 3: `plan --help` starts in < 0.3 s, and the exact Gaussian model with its
+Targets: `plan --help` starts in < 0.3 s, and the exact Gaussian model with its
 costs scores > 1e5 schedules per second. Cold starts are medians over several fresh
 interpreters (subprocesses); the interpreter's own start-up (`python -c pass`) is reported
 beside them because on a shared machine it is a large, noisy part of the figure.

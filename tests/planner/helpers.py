@@ -45,7 +45,7 @@ def simulate_gaussian_loop(theta0: float, sigma: float, kappa: float, n, runs: i
 
 
 def gaussian_reward(theta: np.ndarray, sigma: float, kappa: float) -> np.ndarray:
-    """Mean reward E[R(x)] of the generator N(theta, sigma^2), written out from theory.md."""
+    """Mean reward E[R(x)] of the generator N(theta, sigma^2), written out from docs/theory.md."""
     s2 = sigma**2 + kappa**2
     return np.sqrt(kappa**2 / s2) * np.exp(-np.square(theta) / (2 * s2))
 
