@@ -210,7 +210,8 @@ FIXED = {
                                ["--budget", "1e5", "--trials", "2", "--storage", "sqlite:///{folder}/x.db"]),
     "plot-without-matplotlib": (["--budget", "1e4", "--max-rounds", "4", "--plot", "{folder}/p.png"],
                                 ["--budget", "1e4", "--max-rounds", "4", "--plot", "{folder}/p.png"]),
-    "cvxpy-without-cvxpy": (["--budget", "1e6", "--certifier", "cvxpy"], ["--budget", "1e6", "--certifier", "cvxpy"]),
+    "cvxpy-without-cvxpy": (["--budget", "3e3", "--max-rounds", "5", "--certifier", "cvxpy"],
+                            ["--budget", "3e3", "--max-rounds", "5", "--certifier", "cvxpy"]),
     "best-without-optuna": (["best", "--storage", "sqlite:///{folder}/search.db", "--study", "s"],
                             ["best", "--storage", "sqlite:///{folder}/search.db", "--study", "s"]),
 }
