@@ -15,7 +15,8 @@ from planner.jsonio import InputError
 # top-level module -> the spendwise extra that installs it (pyproject.toml [project.optional-dependencies])
 EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
           "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",
-          "safetensors": "all"}
+          "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
+NOT_IN_ALL = ("mlflow", "wandb")  # extras that ./install.sh all does not install
 OURS = ("planner", "bootstrapper", "benchmarks")  # a missing module of ours is a bug, not an install step
 
 
@@ -27,8 +28,9 @@ def missing(module: str, purpose: str, extra: str | None = None) -> MissingPacka
     """The sentence for `purpose` needing `module`, with the install command that brings it."""
     top = module.split(".")[0]
     extra = extra or EXTRAS.get(top, "all")
-    return MissingPackage(f"{purpose} needs the Python package {top}, which is not installed; install it with "
-                          f"./install.sh all (or pip install \"spendwise[{extra}]\")")
+    pip = f"pip install \"spendwise[{extra}]\""
+    how = pip if extra in NOT_IN_ALL else f"./install.sh all (or {pip})"
+    return MissingPackage(f"{purpose} needs the Python package {top}, which is not installed; install it with {how}")
 
 
 def need(purpose: str, extra: str, *modules: str) -> None:

@@ -58,6 +58,7 @@ from planner.rounds import check_initial, check_rounds
 from planner.models import DEFAULT_MODEL, KINDS, RewardModel, load_model, model_from_json
 from planner.plan import Plan, recommend
 from planner.problem import Problem
+from planner.trackers import RoundLogger, hyperparameters, parse_log_with
 
 FORMAT = 1  # of state_dict()
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
@@ -72,11 +73,15 @@ class Advisor:
                  model: RewardModel | str | os.PathLike | None = None, selection: str = "proportional",
                  ratio: float = 1.0, batch: int = 1, max_rounds: int = 40, replan: bool = True,
                  reserve_sd: float = 3.0, initial_reward: float | None = None,
-                 initial_metrics: Mapping[str, float] | None = None) -> None:
+                 initial_metrics: Mapping[str, float] | None = None, log_with: str | list[str] | None = None,
+                 log_dir: str | os.PathLike | None = None) -> None:
         """budget in cost units (or seconds, see the module doc); cg / ct per generated / kept
         sample; cost_per_round per round; model: a RewardModel or a model file (default: the
         planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
-        round 0 (optional; the refit uses it, as the engine uses run.json's)."""
+        round 0 (optional; the refit uses it, as the engine uses run.json's); log_with: the trackers
+        every recorded round goes to, files in log_dir (planner/trackers.py: a new Advisor starts new
+        tracker runs there, load_state_dict continues them)."""
+        trackers = parse_log_with(log_with, "log_with", log_dir)
         if not isinstance(replan, bool):
             raise InputError(f"replan must be True or False, got {replan!r}")
         check_positive("reserve_sd", reserve_sd, allow_zero=True)
@@ -101,6 +106,9 @@ class Advisor:
         self.spent = 0.0  # cost units (seconds once rounds are timed)
         self.schedule: tuple[int, ...] = self.plan.schedule.n  # kept sizes planned from this round on
         self._asked: int | None = None
+        config = lambda: hyperparameters(self.plan, replan=self.replanning, reserve_sd=self.reserve_sd,
+                                         initial=self.initial)
+        self._logger = RoundLogger(trackers, log_dir, lambda: self.plan, config, keep=0) if trackers else None
 
     @property
     def budget(self) -> float:
@@ -128,6 +136,8 @@ class Advisor:
     def next_round(self) -> int | None:
         """Samples to keep in this round, or None to stop; sets generation_cap (samples)."""
         self._asked = self._sized(self.schedule[0]) if self.schedule else None
+        if self._asked is None and self._logger:  # the loop is over: finish the tracker runs
+            self._logger.close()
         return self._asked
 
     @property
@@ -178,6 +188,8 @@ class Advisor:
         if update.note:
             record["replan"] = update.note
         self._asked = None
+        if self._logger:
+            self._logger.log(self.history)
 
     def _generation(self, kept: int, generated: int, mean: float | None, se: float | None
                     ) -> tuple[float | None, float | None]:
@@ -337,6 +349,9 @@ class Advisor:
         self.plan, self.replanning, self.reserve_sd = plan, state["replan"], float(state["reserve_sd"])
         self.initial, self.history, self.spent = copy.deepcopy(initial), history, float(spent)
         self.schedule, self._asked = schedule, asked
+        if self._logger:  # the tracker runs go on from this state's last round
+            self._logger.close()
+            self._logger.keep = len(history)
 
 
 def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
