@@ -31,9 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=int, default=1, metavar="K",
                         help="held-out evaluation after every K-th round and the last (default 1); the other "
                              "rounds log only their free generation reward (the mean score of what they generated)")
+    add_log_with(parser)
     parser.add_argument("--json", action="store_true", help="print the final summary as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-report", action="store_true", help="do not draw report.png")
+
+
+def add_log_with(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-with", metavar="TRACKER", default="",
+                        help="also log every round to tensorboard, mlflow or wandb (comma-separated, or all: every "
+                             "one installed) through accelerate's trackers; files in the run directory's trackers/")
 
 
 def task_config(cls, options: list[str], model_path: str | None):
@@ -65,12 +72,14 @@ def _run(args: argparse.Namespace, main: bool) -> int:
     from bootstrapper.session import Session
     from planner._imports import need
     from planner.jsonio import dumps
+    from planner.trackers import parse_log_with
 
     if not args.no_report:
         need("drawing report.png (or pass --no-report)", "plot", "matplotlib")
+    log_with = parse_log_with(args.log_with)
     plan_json = read_json(args.plan, "plan file")
     session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
-                           args.calibrate, args.replan, args.eval_every)
+                           args.calibrate, args.replan, args.eval_every, log_with)
     try:
         history = session.run(progress=not args.no_progress)
         summary = session.summary(history)

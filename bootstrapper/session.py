@@ -15,6 +15,7 @@ from planner.limits import check_scale
 from planner.plan import Plan
 from planner.replan import Replan, replan
 from planner.rounds import check_initial
+from planner.trackers import RoundLogger, hyperparameters
 
 RUN_FORMAT = 1
 EXTRA_OF_TASK = {"ddpm": "ddpm", "llm": "llm"}  # the spendwise extra that installs a built-in task's packages
@@ -34,11 +35,12 @@ class Session:
     plan_json: dict
     new_run: dict  # run.json of a new run (less what is measured before round 0)
     resuming: bool = False
+    logger: RoundLogger | None = None  # the trackers of --log-with
 
     @classmethod
     def open(cls, plan_json: dict, task_name: str | None, run_dir: str, seed: int, options: list[str],
              model_path: str | None, calibrate: bool = False, replanning: bool = False,
-             eval_every: int = 1) -> "Session":
+             eval_every: int = 1, log_with: tuple[str, ...] = ()) -> "Session":
         """Check the plan, the task and its options, the seed and the state the run continues from
         before anything is written; lock an existing run directory and check that it is this run's
         (a new one is made, locked, once its starting model has been evaluated)."""
@@ -64,6 +66,8 @@ class Session:
         run = {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(), "seed": seed,
                "calibrate": calibrate, "replan": replanning, "eval_every": eval_every}
         session = cls(plan, task, RunDir(run_dir), seed, calibrate, replanning, eval_every, plan_json, run)
+        if log_with:
+            session.logger = tracker_logger(log_with, session.run_dir, lambda: session.plan, session.run_dir.run_config)
         session.resuming = dist.on_main(session._open_run_dir)
         if session.resuming:
             session.plan = session.effective_plan()
@@ -76,6 +80,8 @@ class Session:
         resuming = rd.open(self.plan_json, self.new_run)
         if resuming:
             rd.recover_checkpoint_swap()
+            if self.logger:
+                self.logger.read_state()
         if resuming and (rd.checkpoint / "engine.json").exists():
             folder = rd.checkpoint / "task"
             _loads(lambda: self.task.load(folder), f"the run's checkpoint {folder}")
@@ -105,6 +111,8 @@ class Session:
         dist.on_main(lambda: save(config))
         self.resuming = True
         self.plan = self.effective_plan()
+        if self.logger:
+            dist.on_main(self.logger.start)
         return self.plan
 
 
@@ -125,8 +133,12 @@ class Session:
 
     def run(self, progress: bool = True) -> list[dict]:
         """Execute or resume; returns the committed rounds."""
-        return execute(self.plan, self.task, self.run_dir.path, self.seed, self.refit if self.replanning else keep_plan,
-                       tqdm_progress() if progress and dist.is_main() else None, self._first_round, self.eval_every)
+        if self.logger and self.resuming:
+            dist.on_main(self.logger.start)
+        return with_trackers(self.logger, self.run_dir, tqdm_progress() if progress and dist.is_main() else Progress(),
+                             lambda hooks: execute(self.plan, self.task, self.run_dir.path, self.seed,
+                                                   self.refit if self.replanning else keep_plan, hooks,
+                                                   self._first_round, self.eval_every))
 
     def summary(self, history: list[dict]) -> dict:
         """The final summary (also `plan execute --json`)."""
@@ -168,6 +180,40 @@ def _loads(load: Callable[[], Any], what: str) -> None:
     except Exception as e:
         reason = (str(e).strip().splitlines() or [""])[0][:200]
         raise InputError(f"{what} is damaged and cannot be loaded ({type(e).__name__}: {reason})") from None
+
+
+def tracker_logger(log_with: tuple[str, ...], run_dir: RunDir, plan: Callable[[], Plan],
+                   run_config: Callable[[], dict]) -> RoundLogger:
+    """The trackers of a run directory (RUN_DIR/trackers), with the plan and run.json's options
+    (task, task config, seed, calibration...) as hyperparameters."""
+    def config() -> dict:
+        options = {k: v for k, v in run_config().items() if k not in ("format", "calibrated_plan")}
+        return hyperparameters(plan(), **options)
+
+    return RoundLogger(log_with, run_dir.path / "trackers", plan, config, run_name=run_dir.path.resolve().name)
+
+
+def with_trackers(logger: RoundLogger | None, run_dir: RunDir, progress: Progress,
+                  run: Callable[[Progress], list[dict]]) -> list[dict]:
+    """run(progress) with each committed round also logged to the trackers on the main process, then
+    any round a killed run committed but did not log; the tracker runs are finished at the end."""
+    if logger is None:
+        return run(progress)
+    shown = progress.round_done
+
+    def done(record: dict) -> None:
+        shown(record)
+        if dist.is_main():
+            logger.log(run_dir.rounds())
+
+    try:
+        history = run(dataclasses.replace(progress, round_done=done))
+        if dist.is_main():
+            logger.log(history)
+        return history
+    finally:
+        if dist.is_main():
+            logger.close()
 
 
 def tqdm_progress() -> Progress:

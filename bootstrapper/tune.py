@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bootstrapper.engine import execute
+from bootstrapper.engine import Progress, execute
 from bootstrapper.rundir import RunDir
-from bootstrapper.session import initial_metrics
+from bootstrapper.session import initial_metrics, tracker_logger, with_trackers
 from bootstrapper.tasks import Task
 from planner.fit import Observations, fit, restart_model
 from planner.jsonio import InputError
@@ -65,8 +65,10 @@ class Tuned:
 
 
 def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, seed: int = 0,
-         pilot_rounds: int = 6, prior: RewardModel | None = None, trials: int = 0) -> Tuned:
-    """Spend at most pilot_share of the budget on pilots in run_dir, fit, and plan the rest."""
+         pilot_rounds: int = 6, prior: RewardModel | None = None, trials: int = 0,
+         log_with: tuple[str, ...] = ()) -> Tuned:
+    """Spend at most pilot_share of the budget on pilots in run_dir, fit, and plan the rest; each pilot's
+    rounds also go to the trackers of log_with (one tracker run per pilot)."""
     if not 0 < pilot_share < 1:
         raise InputError(f"--pilot must be a fraction between 0 and 1, got {pilot_share!r}")
     root = Path(run_dir)
@@ -81,7 +83,11 @@ def tune(task: Task, problem: Problem, pilot_share: float, run_dir: str | Path, 
         folder = root / f"pilot-{name}"
         with RunDir(folder) as pilot_dir:  # locked: a second `plan tune` on run_dir is refused
             pilot_dir.prepare(pilot.to_json(), run)
-            history = execute(pilot, task, folder, seed)
+            logger = tracker_logger(log_with, pilot_dir, lambda: pilot, pilot_dir.run_config) if log_with else None
+            if logger:
+                logger.start()
+            history = with_trackers(logger, pilot_dir, Progress(),
+                                    lambda hooks: execute(pilot, task, folder, seed, progress=hooks))
         spent += history[-1]["spent"] if history else 0.0
         runs.append(Observations.from_log(history, initial))
         finals[name] = history[-1]["reward"] if history else -np.inf

@@ -6,6 +6,7 @@ import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bootstrapper.cli import add_log_with
     from planner.cli import add_problem_arguments
 
     add_problem_arguments(parser)
@@ -20,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model-path", help="local model folder for the ddpm / llm tasks")
     g.add_argument("--trials", type=int, default=0, help="also refine the base with this many Optuna trials")
     g.add_argument("--json", action="store_true", help="print the tuned plan as JSON")
+    add_log_with(g)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from planner.cli import problem_from_args
     from planner.jsonio import InputError, atomic_write_json, check_output_path, check_seed, dumps
     from planner.report import recommend_report
+    from planner.trackers import parse_log_with
 
     if args.pilot_rounds < 3:
         raise InputError(f"--pilot-rounds must be at least 3 for the fit, got {args.pilot_rounds}")
@@ -41,11 +44,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--trials must be >= 0, got {args.trials}")
     if args.trials:
         need("--trials", "search", "optuna")
+    log_with = parse_log_with(args.log_with)
     with try_import(f"the {args.task} task", EXTRA_OF_TASK.get(args.task)):
         task_cls = get_task(args.task)
     task = task_cls(task_config(task_cls, args.option, args.model_path))
     prior = problem.model if args.model or prior_path(args.task) else None  # else a vague one from round 0
-    tuned = tune(task, problem, args.pilot, args.run_dir, args.seed, args.pilot_rounds, prior, args.trials)
+    tuned = tune(task, problem, args.pilot, args.run_dir, args.seed, args.pilot_rounds, prior, args.trials,
+                 log_with)
     text = dumps(tuned.plan.to_json(), "the tuned plan")
     atomic_write_json(args.out, tuned.plan.to_json())
     if args.json:
