@@ -29,14 +29,40 @@ class RewardModel(Protocol):
         selection: (..., T) -> (..., T); inf where the expectation diverges."""
 
     def noise_weights(self, rounds: int) -> tuple[np.ndarray, float]:
-        """(w, gamma) such that, for this many rounds, maximising the final reward is minimising
-        sum_t w_t n_t^-gamma (the convex free-form program behind the certificate)."""
+        """(w, gamma) such that after this many rounds the state depends on the schedule only through
+        the noise term V = sum_t w_t n_t^-gamma (the convex free-form program behind the certificate)."""
+
+    def noise_inverse_acceptance(self, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """E[1 / acceptance] in round t of any schedule whose noise term after t rounds is `noise`;
+        non-decreasing in noise, so the least noise the budget allows gives a floor on the cost."""
+
+    def best_reward(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The largest expected reward after `rounds` rounds over noise terms in [low, high]."""
 
     def optimal_base(self) -> float:
         """The closed-form best exponential base u* (exact when every kept sample costs the same)."""
 
     def to_json(self) -> dict:
         """The model file contents: {"kind": ..., parameters...}."""
+
+
+def contracting_sum(factor: float, start: float, drive: np.ndarray) -> np.ndarray:
+    """y_0 = start, y_{t+1} = factor y_t + drive_t along the last axis: (..., T) -> (..., T+1).
+
+    Both models' state follows this recursion (the Gaussian's variance, the surrogate's gap). It is
+    summed in closed form, y_t = f^t (start + sum_{j<t} f^-(j+1) drive_j), in blocks short enough
+    that f^-block stays finite: a few numpy calls instead of one per round (1000 rounds stay fast).
+    With 0 < factor <= 1 and drive >= 0 every term is non-negative, so the sums lose no precision."""
+    drive = np.asarray(drive, dtype=float)
+    T = drive.shape[-1]
+    out = np.empty(drive.shape[:-1] + (T + 1,))
+    out[..., 0] = start
+    block = T if factor >= 1 else max(1, int(100 / -np.log(factor)))
+    for s in range(0, T, block):
+        e = min(s + block, T)
+        powers = factor ** np.arange(1, e - s + 1)  # f^1 .. f^L >= e^-100
+        out[..., s + 1:e + 1] = powers * (out[..., s, None] + np.cumsum(drive[..., s:e] / powers, axis=-1))
+    return out
 
 
 def predict(model: RewardModel, n: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from planner.jsonio import InputError, check_positive
+from planner.models._base import contracting_sum
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,28 +59,41 @@ class GaussianModel:
         n = np.asarray(n, dtype=float)
         rho, T = self.rho, n.shape[-1]
         m = self.theta0 * rho ** np.arange(T + 1)
-        v = np.zeros(n.shape[:-1] + (T + 1,))
-        for t in range(T):
-            v[..., t + 1] = rho**2 * v[..., t] + rho * self.sigma**2 / n[..., t]
+        v = contracting_sum(rho**2, 0.0, rho * self.sigma**2 / n)
         return np.broadcast_to(m, v.shape), v
 
     def trajectory(self, n: np.ndarray) -> np.ndarray:
-        m, v = self.moments(n)
+        return self._reward(*self.moments(n))
+
+    def _reward(self, m: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """E[r(theta)] for theta ~ N(m, v)."""
         s2 = self.s2
         return np.sqrt(self.rho) * np.sqrt(s2 / (s2 + v)) * np.exp(-np.square(m) / (2 * (s2 + v)))
 
     def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
         m, v = self.moments(n)
-        m, v = m[..., :-1], v[..., :-1]
+        return self._inverse_acceptance(m[..., :-1], v[..., :-1])
+
+    def _inverse_acceptance(self, m: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """E[1 / r(theta)] for theta ~ N(m, v); infinite once v reaches s2."""
         room = self.s2 - v
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = np.sqrt(self.s2 / room) * np.exp(np.square(m) / (2 * room)) / np.sqrt(self.rho)
         return np.where(room > 0, out, np.inf)
 
     def noise_weights(self, rounds: int) -> tuple[np.ndarray, float]:
-        # v_T = sum_t rho^(2(T-1-t)) rho sigma^2 / n_t, and the final reward falls as v_T grows.
+        # v_T = sum_t rho^(2(T-1-t)) rho sigma^2 / n_t: the variance of theta_T is the noise term.
         t = np.arange(rounds)
         return self.rho ** (2 * (rounds - 1 - t)) * self.rho * self.sigma**2, 1.0
+
+    def noise_inverse_acceptance(self, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        return self._inverse_acceptance(self.theta0 * self.rho ** np.asarray(t, dtype=float), noise)
+
+    def best_reward(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        # log E[r] = -log(s2 + v)/2 - m^2 / (2 (s2 + v)) rises with v while s2 + v < m^2, then falls:
+        # far from the optimum a noisier model scores higher, so the best v may be above the least.
+        m = self.theta0 * self.rho ** np.asarray(rounds, dtype=float)
+        return self._reward(m, np.clip(np.square(m) - self.s2, low, high))
 
     def optimal_base(self) -> float:
         """Theorem 3.1: u* = 1 + sigma^2 / kappa^2."""

@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from planner.jsonio import InputError, check_positive
+from planner.models._base import contracting_sum
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,12 +34,7 @@ class SurrogateModel:
 
     def gaps(self, n: np.ndarray) -> np.ndarray:
         """Gap before round 0 and after each round: (..., T) -> (..., T+1)."""
-        n = np.asarray(n, dtype=float)
-        g = np.empty(n.shape[:-1] + (n.shape[-1] + 1,))
-        g[..., 0] = self.g0
-        for t in range(n.shape[-1]):
-            g[..., t + 1] = self.a * g[..., t] + self.b * n[..., t] ** -self.gamma
-        return g
+        return contracting_sum(self.a, self.g0, self.b * np.asarray(n, dtype=float) ** -self.gamma)
 
     def trajectory(self, n: np.ndarray) -> np.ndarray:
         return self.r_star - self.gaps(n)
@@ -52,6 +48,14 @@ class SurrogateModel:
         # g_T = a^T g0 + sum_t a^(T-1-t) b n_t^-gamma
         t = np.arange(rounds)
         return self.b * self.a ** (rounds - 1 - t), self.gamma
+
+    def noise_inverse_acceptance(self, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        r = self.r_star - self.a ** np.asarray(t, dtype=float) * self.g0 - noise
+        with np.errstate(divide="ignore"):
+            return np.where(r > 0, 1.0 / np.maximum(r, 1e-300), np.inf)
+
+    def best_reward(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        return self.r_star - self.a ** np.asarray(rounds, dtype=float) * self.g0 - low
 
     def optimal_base(self) -> float:
         """Minimising sum_t a^(T-1-t) n_t^-gamma at equal cost gives n_t ~ a^(-t/(1+gamma))."""
