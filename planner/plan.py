@@ -18,6 +18,10 @@ from planner.solvers import Certificate, free_form, free_schedule, make_solver
 VERSION = 1  # of the plan file format
 
 
+def _percent(gap: float, reference: float) -> float:
+    return 100.0 * (gap - reference) / reference if reference > 0 else math.nan
+
+
 @dataclasses.dataclass(frozen=True)
 class SolverResult:
     """One solver's best schedule of the plan's family, for the side-by-side report."""
@@ -51,10 +55,22 @@ class Plan:
     def gap(self) -> float:
         return float(self.outcome.gap)
 
+    @property
+    def bound_gap(self) -> float:
+        """The least gap any schedule can have (the certificate's bound; its estimate in plan files
+        written before the bound was computed)."""
+        c = self.certificate
+        return c.gap if c.bound_gap is None else c.bound_gap
+
     def gap_percent(self, gap: float | None = None) -> float:
-        """100 (g_plan - g_free) / g_free: how far the plan is from the best schedule of any shape."""
-        g = self.gap if gap is None else gap
-        return 100.0 * (g - self.certificate.gap) / self.certificate.gap if self.certificate.gap > 0 else math.nan
+        """100 (g_plan - g_bound) / g_bound: at most how far the plan is from the best schedule of any
+        shape (>= 0: no schedule beats the bound)."""
+        return _percent(self.gap if gap is None else gap, self.bound_gap)
+
+    def estimate_percent(self, gap: float | None = None) -> float:
+        """100 (g_plan - g_estimate) / g_estimate, against the best continuous schedule found (< 0
+        where the plan beats it: under proportional selection the estimate is not the optimum)."""
+        return _percent(self.gap if gap is None else gap, self.certificate.gap)
 
     def to_json(self) -> dict:
         o, p = self.outcome, self.problem
@@ -76,8 +92,10 @@ class Plan:
             "predicted_reward": self.predicted_reward,
             "r_star": p.model.r_star,
             "gap": self.gap,
-            "certificate": self.certificate.reward,
+            "certificate": p.model.r_star - self.bound_gap,
             "gap_percent": self.gap_percent(),
+            "free_form_estimate": self.certificate.reward,
+            "estimate_gap_percent": self.estimate_percent(),
             "closed_form_base": p.model.optimal_base(),
             "model": p.model.to_json(),
             "costs": p.costs.to_json(),
@@ -96,6 +114,7 @@ class Plan:
         return {"solver": result.solver, "param": result.schedule.param, "n0": result.schedule.n0,
                 "rounds": result.schedule.rounds, "n": list(result.schedule.n), "predicted_reward": float(out.reward),
                 "gap": float(out.gap), "gap_percent": self.gap_percent(float(out.gap)),
+                "estimate_gap_percent": self.estimate_percent(float(out.gap)),
                 "expected_cost": float(out.cost)}
 
     @classmethod

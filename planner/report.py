@@ -51,14 +51,13 @@ def recommend_report(plan: Plan, others: list[Plan] | None = None) -> str:
         lines.append("warning: under this model no affordable schedule raises the reward (rounds this small add "
                      "more noise than they remove); raise the budget or refit the model on larger rounds")
     lines += ["", f"solvers on the exponential family (closed-form base u* = {j['closed_form_base']:.4g}):",
-             f"  {'solver':<12} {'base':>8} {'T':>4} {'gap r*-r':>11} {'vs free-form':>13}"]
+             f"  {'solver':<12} {'base':>8} {'T':>4} {'gap r*-r':>11} {'vs bound':>10} {'vs estimate':>12}"]
     for s in j["solvers"]:
         lines.append(f"  {s['solver']:<12} {s['param']:>8.4g} {s['rounds']:>4} {s['gap']:>11.4g} "
-                     f"{s['gap_percent']:>+12.3g}%")
+                     f"{s['gap_percent']:>+9.3g}% {s['estimate_gap_percent']:>+11.3g}%")
     if not any(s["solver"] == "optuna" for s in j["solvers"]):
         lines.append("  optuna       not run (add --trials N)")
-    lines.append(f"  free-form optimum over any shape ({plan.certificate.method}): gap {plan.certificate.gap:.4g} "
-                 f"in {len(plan.certificate.n)} rounds; " + certificate_words(plan))
+    lines += ["  " + line for line in certificate_words(plan)]
     if plan.schedule.n[0] == plan.problem.batch and plan.problem.costs.c_round == 0:
         lines.append("note: n0 sits at its floor of one batch: with no cost per round, more rounds are always "
                      "better; pass --cr with your per-round overhead (reload, eval, checkpoint)")
@@ -69,25 +68,40 @@ def recommend_report(plan: Plan, others: list[Plan] | None = None) -> str:
     return "\n".join(lines)
 
 
-def certificate_words(plan: Plan) -> str:
-    """How the plan stands against the free-form optimum, honest about when that is no bound."""
-    if plan.gap_percent() >= 0:
-        return f"the plan is within {plan.gap_percent():.3g} % of it"
-    return (f"the plan beats it by {-plan.gap_percent():.3g} %: here the free-form program is not a bound (under "
-            "proportional selection early samples make later rounds cheaper, and far from the optimum a noisier "
-            "model can score higher), so read it as a reference, not a certificate")
+def certificate_words(plan: Plan) -> list[str]:
+    """The free-form lines: the bound no schedule beats, the best continuous schedule found, and
+    where the plan stands against each (never claiming a bound where there is none)."""
+    c, bound = plan.certificate, plan.bound_gap
+    found = f"the best continuous schedule found ({c.method}) has gap {c.gap:.4g} in {len(c.n)} rounds"
+    if c.bound_gap is None:
+        return [f"free-form estimate over any shape: {found}; the plan is {plan.estimate_percent():+.3g} % "
+                "against it (this plan file has no bound)"]
+    lines = [f"free-form over any shape: no schedule is predicted to have a gap below {bound:.4g} (a bound); "
+             + ("it is reached" if bound >= c.gap * (1 - 1e-9) else found)]
+    percent = plan.gap_percent()
+    if percent < 0:
+        lines.append(f"warning: the plan's predicted gap is {-percent:.3g} % below the bound, which cannot happen "
+                     "under the model; please report this problem")
+    elif bound >= c.gap * (1 - 1e-9):
+        lines.append(f"the plan is within {percent:.3g} % of the best schedule of any shape")
+    else:
+        versus = plan.estimate_percent()
+        where = (f"{versus:.3g} % above the estimate" if versus >= 0 else f"{-versus:.3g} % below the estimate "
+                 "(under proportional selection the fixed point it comes from is not the optimum)")
+        lines.append(f"the plan is at most {percent:.3g} % from the best schedule of any shape, and {where}")
+    return lines
 
 
 def compare_report(plans: list[Plan]) -> str:
     """The `plan compare` table, one row per strategy."""
     lines = [describe_problem(plans[0]), "",
              f"{'strategy':<12} {'param':>9} {'n0':>9} {'T':>4} {'exp. cost':>12} {'pred. reward':>13} "
-             f"{'gap r*-r':>11} {'vs free-form':>13}"]
+             f"{'gap r*-r':>11} {'vs bound':>10}"]
     for p in plans:
         j = p.to_json()
         param = "" if j["param"] is None else f"{j['param']:.4g}"
         n0 = "" if j["n0"] is None else f"{j['n0']:.4g}"
         lines.append(f"{j['strategy']:<12} {param:>9} {n0:>9} {j['rounds']:>4} {j['expected_cost']:>12,.0f} "
-                     f"{j['predicted_reward']:>13.7g} {j['gap']:>11.4g} {j['gap_percent']:>+12.3g}%")
-    lines.append(f"free-form optimum (continuous n_t, a bound no schedule beats): gap {plans[0].certificate.gap:.4g}")
+                     f"{j['predicted_reward']:>13.7g} {j['gap']:>11.4g} {j['gap_percent']:>+9.3g}%")
+    lines += certificate_words(plans[0])[:1]
     return "\n".join(lines)

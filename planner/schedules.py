@@ -21,24 +21,33 @@ class Family:
     name: str
     shape: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (param, t) -> relative size
     param_name: str | None
-    grid: Callable[[int], np.ndarray]  # k starting values the solvers search from
+    spacing: Callable[[int, float, float], np.ndarray]  # (k, low, high) -> k starting values to search from
     low: float  # bounds of the parameter
     high: float
     log: bool = False  # search the parameter on a log scale (Optuna)
+    reach: float = 0.0  # the range reaches at least this multiple of the problem's closed-form base
+
+    def bounds(self, base: float = 1.0) -> tuple[float, float]:
+        """The parameter range for a problem whose closed-form exponential base is `base`."""
+        return self.low, max(self.high, self.reach * base)
+
+    def grid(self, k: int, base: float = 1.0) -> np.ndarray:
+        """k starting values spanning bounds(base)."""
+        return self.spacing(k, *self.bounds(base))
 
 
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family("constant", lambda p, t: np.ones_like(p * t, dtype=float), None,
-               lambda k: np.zeros(1), 0.0, 0.0),
+               lambda k, low, high: np.zeros(1), 0.0, 0.0),
         # n_t = n0 (1 + slope t): slope 0 is constant, a large slope is n_t ~ t (the paper's t B).
         Family("linear", lambda p, t: 1.0 + p * t, "slope",
-               lambda k: np.concatenate([[0.0], np.geomspace(1e-2, 1e4, k - 1)]), 1e-3, 1e4, log=True),
-        Family("polynomial", lambda p, t: (1.0 + t) ** p, "power",
-               lambda k: np.linspace(0.0, 6.0, k), 0.0, 6.0),
-        Family("exponential", lambda p, t: p**t, "base", lambda k: np.geomspace(1.0, 16.0, k), 1.0, 16.0,
-               log=True),
+               lambda k, low, high: np.concatenate([[0.0], np.geomspace(1e-2, high, k - 1)]), 1e-3, 1e4, log=True),
+        Family("polynomial", lambda p, t: (1.0 + t) ** p, "power", lambda k, low, high: np.linspace(low, high, k), 0.0, 6.0),
+        # Whole batches at small budgets can favour bases well past the closed form's: search to 4x it.
+        Family("exponential", lambda p, t: p**t, "base", lambda k, low, high: np.geomspace(low, high, k), 1.0, 16.0,
+               log=True, reach=4.0),
     )
 }
 STRATEGIES = tuple(FAMILIES) + ("free",)

@@ -7,8 +7,8 @@ import numpy as np
 
 from planner.jsonio import InputError
 from planner.problem import Problem
-from planner.schedules import Schedule
-from planner.sizing import Sized
+from planner.schedules import Family, Schedule
+from planner.sizing import Sized, round_counts, rounds_around, size_family
 
 
 class InfeasibleError(InputError):
@@ -24,11 +24,35 @@ class Solver(Protocol):
         ...
 
 
-def best_of(sized: Sized, params: np.ndarray, family: str) -> tuple[Schedule, float]:
-    """The row of a (P, T) sizing with the smallest gap, as a Schedule, and that gap."""
+def best_of(sized: Sized, params: np.ndarray, rounds: np.ndarray, family: str) -> tuple[Schedule, float]:
+    """The (param, T) cell of a sizing with the smallest gap, as a Schedule, and that gap."""
     if not np.any(np.isfinite(sized.gap)):
         raise InfeasibleError(f"no {family} schedule fits the budget")
     i, j = np.unravel_index(np.argmin(sized.gap), sized.gap.shape)
-    schedule = Schedule.from_array(family, sized.n[i, j, : j + 1], float(sized.n0[i, j]),
+    schedule = Schedule.from_array(family, sized.n[i, j, : rounds[j]], float(sized.n0[i, j]),
                                    None if family == "constant" else float(params[i]))
     return schedule, float(sized.gap[i, j])
+
+
+def search(problem: Problem, family: Family, params: np.ndarray, zooms: int = 0,
+           points: int = 16) -> tuple[Schedule, float]:
+    """The best schedule of the family over params x round counts, then `zooms` finer parameter grids
+    (`points` values between the best's neighbours); each pass also narrows the round counts around
+    the best T until every T near it has been sized (only needed when max_rounds is large)."""
+    rounds = round_counts(problem.max_rounds)
+    best, best_gap = best_of(size_family(problem, family.shape, params, rounds, True), params, rounds, family.name)
+    zoom = 0
+    while zoom < zooms or np.any(np.diff(rounds) > 1):
+        if zoom < zooms and family.param_name:
+            i = int(np.argmin(np.abs(params - best.param)))
+            params = np.linspace(params[max(i - 1, 0)], params[min(i + 1, len(params) - 1)], points)
+        elif family.param_name:
+            params = np.array([best.param])
+        if np.any(np.diff(rounds) > 1):
+            rounds = rounds_around(rounds, best.rounds)
+        candidate, gap = best_of(size_family(problem, family.shape, params, rounds, True), params, rounds,
+                                 family.name)
+        if gap < best_gap:
+            best, best_gap = candidate, gap
+        zoom += 1
+    return best, best_gap

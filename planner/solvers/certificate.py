@@ -1,12 +1,21 @@
-"""The free-form optimum: the best schedule of any shape, a bound no plan can beat.
+"""The free-form optimum: the best schedule of any shape, estimated, and a bound no schedule beats.
 
-For T rounds and a cost per kept sample k_t, choosing n_t freely is convex:
+After T rounds both models' state depends on the schedule only through the noise term
+V = sum_t w_t n_t^-gamma (model.noise_weights). With a cost k_t per kept sample, choosing n_t
+freely to minimise V is convex:
     minimise sum_t w_t n_t^-gamma  s.t.  sum_t k_t n_t <= budget - T c_round,  n_t >= batch,
-with (w, gamma) from the reward model. Its KKT solution is water-filling,
-n_t = max(batch, (gamma w_t / (lambda k_t))^(1/(1+gamma))), with lambda set by the budget.
-Under proportional selection k_t = c_t + c_g E[1/acceptance_t] depends on the schedule, so
-we iterate (solve, recompute k_t, solve) to a fixed point (shared/theory.md). The cvxpy path
-solves the same programs with a generic conic solver and must agree (checked in the tests).
+solved exactly by water-filling: n_t = max(batch, mu (gamma w_t / k_t)^(1/(1+gamma))), with mu
+set by the budget (planner.sizing.spend). Two numbers come out of it:
+* the estimate: with k_t = c_t + c_g E[1/acceptance_t] of the schedule itself (a fixed point of
+  solve, recompute k_t, solve), a continuous schedule that fits the budget; its predicted reward
+  is reachable, but under proportional selection it is not the best (early samples also make
+  later rounds cheaper, which the fixed point ignores). `--certifier cvxpy` solves the same
+  programs with a generic conic solver (checked against the KKT path in the tests).
+* the bound: with every k_t replaced by a floor no schedule goes below (E[1/acceptance_t] at the
+  least noise the budget allows after t rounds, tightened by iteration), the least V any affordable
+  schedule can reach, and then the best reward over the noise terms it can have (far from the
+  optimum a noisier Gaussian model scores higher). No schedule of any shape, T <= max_rounds, is
+  predicted to reach more; under fixed-ratio selection or c_g = 0 the floor is the cost itself.
 """
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ import numpy as np
 
 from planner.problem import Problem
 from planner.schedules import Schedule
-from planner.sizing import size
+from planner.sizing import round_counts, rounds_around, size, spend
 from planner.solvers._base import InfeasibleError
 
 METHODS = ("kkt", "cvxpy")
@@ -24,41 +33,45 @@ METHODS = ("kkt", "cvxpy")
 
 @dataclasses.dataclass(frozen=True)
 class Certificate:
-    """The free-form optimum (continuous n_t) and its predicted final reward."""
+    """The free-form estimate (continuous n_t, any shape) and the bound no schedule beats."""
 
     method: str
-    n: tuple[float, ...]
-    reward: float
+    n: tuple[float, ...]  # the estimate's kept samples per round
+    reward: float  # the estimate's predicted final reward, its gap and expected cost
     gap: float
     cost: float
+    bound_reward: float | None = None  # None in plan files written before the bound was computed
+    bound_gap: float | None = None
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def _water_fill(w, gamma, k, spend, batch, mask, iterations: int = 200) -> np.ndarray:
-    """KKT solution for each row (axis -1 = rounds), by bisection on log lambda. A tiny lambda
-    overflows n to inf, which only says "over budget": the warning is silenced, not the result."""
-    def sizes(log_lambda: np.ndarray) -> np.ndarray:  # the stationary n_t for a multiplier, at least a batch
-        with np.errstate(over="ignore"):
-            return np.maximum(batch, (gamma * w / (np.exp(log_lambda)[..., None] * k)) ** (1 / (1 + gamma)))
-
-    lo, hi = np.full(spend.shape, -700.0), np.full(spend.shape, 700.0)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        over = np.where(mask, k * sizes(mid), 0.0).sum(axis=-1) > spend
-        lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
-    return sizes(hi)
+def _weights(problem: Problem, rounds: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Noise weights of each row's T rounds, padded with 0: (R, T_max), gamma, mask."""
+    width = int(rounds.max())
+    w = np.zeros((len(rounds), width))
+    for i, T in enumerate(rounds):
+        w[i, :T] = problem.model.noise_weights(int(T))[0]
+    return w, problem.model.noise_weights(1)[1], np.arange(width) < rounds[:, None]
 
 
-def _cvxpy_fill(w, gamma, k, spend, batch, mask) -> np.ndarray:
+def _water_fill(w, gamma, k, spendable, batch, mask) -> np.ndarray:
+    """The KKT solution of each row (padding rounds cost nothing and are kept at one batch)."""
+    k = np.where(mask, k, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(mask, (gamma * w / k) ** (1 / (1 + gamma)), 1.0)
+    return np.maximum(batch, spend(k, share, spendable, batch)[:, None] * share)
+
+
+def _cvxpy_fill(w, gamma, k, spendable, batch, mask) -> np.ndarray:
     """The same programs, one per row, solved by cvxpy (an independent check of the KKT path)."""
     import cvxpy as cp
 
     out = np.full(w.shape, float(batch))
-    for row in np.ndindex(spend.shape):
+    for row in np.ndindex(spendable.shape):
         T = int(mask[row].sum())
-        kt, budget = k[row][:T], spend[row]
+        kt, budget = k[row][:T], spendable[row]
         if budget < batch * kt.sum():
             continue
         # Solve for x_t = k_t n_t / budget (the share of the budget spent on round t), with the
@@ -72,32 +85,76 @@ def _cvxpy_fill(w, gamma, k, spend, batch, mask) -> np.ndarray:
     return out
 
 
-def free_form(problem: Problem, method: str = "kkt", iterations: int = 30) -> Certificate:
-    """The free-form optimum over T = 1..max_rounds (best T by predicted final reward)."""
-    cm, Tmax = problem.costs, problem.max_rounds
-    rounds = np.arange(1, Tmax + 1)
-    mask = np.arange(Tmax)[None, :] < rounds[:, None]
-    gamma = problem.model.noise_weights(1)[1]
-    w = np.zeros((Tmax, Tmax))
-    for T in rounds:
-        w[T - 1, :T] = problem.model.noise_weights(int(T))[0]
-    spend = problem.budget - rounds * cm.c_round
+def _per_generated(problem: Problem) -> float:
+    cm = problem.costs
+    return cm.ratio if cm.selection == "fixed" else 1.0
+
+
+def _estimate(problem: Problem, rounds: np.ndarray, method: str, iterations: int = 30):
+    """The fixed-point free-form schedule for each T in rounds: (n, reward, cost), reward -inf
+    where it does not fit the budget."""
+    cm = problem.costs
+    w, gamma, mask = _weights(problem, rounds)
+    spendable = np.maximum(problem.budget - rounds * cm.c_round, 0.0)
     fill = _water_fill if method == "kkt" else _cvxpy_fill
-    k = np.full((Tmax, Tmax), cm.ct + cm.cg * (cm.ratio if cm.selection == "fixed" else 1.0))
-    n = fill(w, gamma, k, spend, problem.batch, mask)
-    for _ in range(iterations if cm.selection == "proportional" else 0):
+    k = np.full(w.shape, cm.ct + cm.cg * _per_generated(problem))
+    n = fill(w, gamma, k, spendable, problem.batch, mask)
+    for _ in range(iterations if cm.selection == "proportional" and cm.cg > 0 else 0):
         k_new = cm.ct + cm.cg * np.minimum(problem.model.inverse_acceptance(n), 1e12)
         if np.allclose(k_new, k, rtol=1e-10):
             break
         k = k_new
-        n = fill(w, gamma, k, spend, problem.batch, mask)
+        n = fill(w, gamma, k, spendable, problem.batch, mask)
     out = problem.outcome(n)
     cost = np.where(mask, out.round_costs, 0.0).sum(axis=-1)
-    reward = out.trajectory[rounds - 1, rounds]
-    reward = np.where(cost <= problem.budget * (1 + 1e-6), reward, -np.inf)
-    best = int(np.argmax(reward))
-    return Certificate(method, tuple(float(x) for x in n[best, : best + 1]), float(reward[best]),
-                       float(problem.model.r_star - reward[best]), float(cost[best]))
+    reward = np.take_along_axis(out.trajectory, rounds[:, None], axis=-1)[:, 0]
+    return n, np.where(cost <= problem.budget * (1 + 1e-6), reward, -np.inf), cost
+
+
+def _bound(problem: Problem, iterations: int = 20) -> float:
+    """The largest final reward any affordable schedule (whole batches or not, any T <= max_rounds)
+    is predicted to reach. Row T-1 is the T-round program; its least noise V_T also floors the
+    noise after round T of every longer schedule (their first T rounds cost no more), and so
+    floors E[1/acceptance] in round T."""
+    cm, Tmax, batch = problem.costs, problem.max_rounds, problem.batch
+    rounds = np.arange(1, Tmax + 1)
+    w, gamma, mask = _weights(problem, rounds)
+    spendable = problem.budget - rounds * cm.c_round
+    proportional = cm.selection == "proportional" and cm.cg > 0
+    q = (problem.model.noise_inverse_acceptance(np.arange(Tmax), np.zeros(Tmax)) if proportional
+         else np.full(Tmax, _per_generated(problem)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(iterations if proportional else 1):
+            k = cm.ct + cm.cg * q  # inf where no schedule can keep a sample in that round
+            affordable = np.where(mask, batch * k, 0.0).sum(axis=-1) <= spendable
+            n = _water_fill(w, gamma, np.where(np.isfinite(k), k, 1.0), np.maximum(spendable, 0.0), batch, mask)
+            least = np.where(mask, w * n**-gamma, 0.0).sum(axis=-1) * (1 - 1e-9)  # err low, not high
+            least = np.where(affordable, least, np.inf)  # T rounds unaffordable: so are longer schedules
+            floor = np.concatenate([q[:1], problem.model.noise_inverse_acceptance(rounds[:-1], least[:-1])])
+            if np.allclose(floor, q, rtol=1e-9) or not proportional:
+                break
+            q = np.maximum(q, floor)
+        most = np.where(mask, w * float(batch) ** -gamma, 0.0).sum(axis=-1)  # one batch per round
+        best = problem.model.best_reward(rounds, least, np.maximum(most, least))
+    return float(np.max(np.where(affordable, best, -np.inf)))
+
+
+def free_form(problem: Problem, method: str = "kkt") -> Certificate:
+    """The free-form estimate (best T by predicted reward; round counts searched as the solvers do)
+    and the bound over every T = 1..max_rounds."""
+    rounds = round_counts(problem.max_rounds)
+    n, reward, cost = _estimate(problem, rounds, method)
+    best = (float(reward.max()), tuple(n[reward.argmax(), : rounds[reward.argmax()]]), float(cost[reward.argmax()]))
+    while np.any(np.diff(rounds) > 1):
+        rounds = rounds_around(rounds, len(best[1]))
+        n, reward, cost = _estimate(problem, rounds, method)
+        if reward.max() > best[0]:
+            best = (float(reward.max()), tuple(n[reward.argmax(), : rounds[reward.argmax()]]),
+                    float(cost[reward.argmax()]))
+    bound = max(_bound(problem), best[0])  # the estimate is reachable, so the bound is at least it
+    r_star = problem.model.r_star
+    return Certificate(method, tuple(float(x) for x in best[1]), best[0], float(r_star - best[0]), best[2],
+                       bound, float(r_star - bound))
 
 
 def free_schedule(problem: Problem, certificate: Certificate) -> Schedule:

@@ -10,8 +10,7 @@ import numpy as np
 from planner.jsonio import InputError
 from planner.problem import Problem
 from planner.schedules import FAMILIES, Schedule
-from planner.sizing import size_family
-from planner.solvers._base import best_of
+from planner.solvers._base import search
 
 
 class ClosedFormSolver:
@@ -22,5 +21,4 @@ class ClosedFormSolver:
     def solve(self, problem: Problem, family: str = "exponential") -> Schedule:
         if family != "exponential":
             raise InputError(f"the closed form gives exponential schedules only, not {family}")
-        u = np.array([problem.model.optimal_base()])
-        return best_of(size_family(problem, FAMILIES[family].shape, u), u, family)[0]
+        return search(problem, FAMILIES[family], np.array([problem.model.optimal_base()]))[0]

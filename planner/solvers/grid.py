@@ -5,12 +5,9 @@ default search behind `plan`, and the reference the Optuna search is checked aga
 """
 from __future__ import annotations
 
-import numpy as np
-
 from planner.problem import Problem
 from planner.schedules import Schedule, family as get_family
-from planner.sizing import size_family
-from planner.solvers._base import best_of
+from planner.solvers._base import search
 
 
 class GridSolver:
@@ -23,13 +20,5 @@ class GridSolver:
 
     def solve(self, problem: Problem, family: str = "exponential") -> Schedule:
         fam = get_family(family)
-        params = fam.grid(self.points)
-        best, best_gap = best_of(size_family(problem, fam.shape, params), params, family)
-        for _ in range(self.zooms if fam.param_name else 0):
-            i = int(np.argmin(np.abs(params - best.param)))
-            lo, hi = params[max(i - 1, 0)], params[min(i + 1, len(params) - 1)]
-            params = np.linspace(lo, hi, self.points // 2)
-            candidate, gap = best_of(size_family(problem, fam.shape, params), params, family)
-            if gap < best_gap:
-                best, best_gap = candidate, gap
-        return best
+        params = fam.grid(self.points, problem.model.optimal_base())
+        return search(problem, fam, params, self.zooms if fam.param_name else 0, self.points // 2)[0]

@@ -15,8 +15,7 @@ import numpy as np
 from planner.jsonio import InputError
 from planner.problem import Problem
 from planner.schedules import Schedule, family as get_family
-from planner.sizing import size
-from planner.solvers._base import InfeasibleError
+from planner.solvers._base import InfeasibleError, search
 
 
 class OptunaSolver:
@@ -44,23 +43,22 @@ class OptunaSolver:
         elif {k: study.user_attrs.get(k) for k in described} != json.loads(json.dumps(described)):
             raise InputError(f"study {study.study_name!r} in {self.storage} searches a different problem; "
                              "use the same flags or another --study")
+        low, high = fam.bounds(problem.model.optimal_base())
         if family == "exponential" and not study.trials:
-            base = min(max(problem.model.optimal_base(), fam.low), fam.high)
+            base = min(max(problem.model.optimal_base(), low), high)
             study.enqueue_trial({fam.param_name: base}, skip_if_exists=True)
-        t = np.arange(problem.max_rounds, dtype=float)
 
         def objective(trial) -> float:
-            p = (trial.suggest_float(fam.param_name, fam.low, fam.high, log=fam.log)
+            p = (trial.suggest_float(fam.param_name, low, high, log=fam.log)
                  if fam.param_name else 0.0)
-            shape = fam.shape(np.array([p]), t)[None, :] * np.ones((problem.max_rounds, 1))
-            sized = size(problem, shape, np.arange(1, problem.max_rounds + 1))
-            j = int(np.argmin(sized.gap))
-            if not np.isfinite(sized.gap[j]):
-                raise optuna.TrialPruned()
-            trial.set_user_attr("n", [int(k) for k in sized.n[j, : j + 1]])
-            trial.set_user_attr("n0", float(sized.n0[j]))
+            try:
+                schedule, gap = search(problem, fam, np.array([p]))
+            except InfeasibleError:
+                raise optuna.TrialPruned() from None
+            trial.set_user_attr("n", list(schedule.n))
+            trial.set_user_attr("n0", schedule.n0)
             trial.set_user_attr("param", p)
-            return math.log(max(float(sized.gap[j]), 1e-300))
+            return math.log(max(gap, 1e-300))
 
         study.optimize(objective, n_trials=self.trials)
         return study
