@@ -58,6 +58,8 @@ class OptunaSolver:
             trial.set_user_attr("n", list(schedule.n))
             trial.set_user_attr("n0", schedule.n0)
             trial.set_user_attr("param", p)
+            trial.set_user_attr("T", len(schedule.n))  # readable in optuna-dashboard beside the base and n0
+            trial.set_user_attr("predicted_gap", float(gap))  # the value is its log
             return math.log(max(gap, 1e-300))
 
         study.optimize(objective, n_trials=self.trials)

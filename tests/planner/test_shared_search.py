@@ -79,3 +79,33 @@ def test_joining_a_study_with_another_problem_is_refused(tmp_path):
     assert other.returncode == 2 and "different problem" in other.stderr
     missing = run_cli("best", "--storage", storage, "--study", "nope")
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_shared_study_opens_in_optuna_dashboard_with_readable_trial_attributes(tmp_path):
+    """`plan --storage`: optuna-dashboard's own API (its WSGI app, no server) serves the study with each
+    trial's base, n0, T and predicted gap (the value is the log of that gap)."""
+    dashboard = pytest.importorskip("optuna_dashboard")
+    from wsgiref.util import setup_testing_defaults
+
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    assert run_cli(*PROBLEM, "--trials", "6", "--storage", storage, "--study", "shown").returncode == 0
+    app = dashboard.wsgi(storage)
+
+    def get(path: str) -> dict:
+        environ = {"PATH_INFO": path}
+        setup_testing_defaults(environ)
+        status = []
+        body = b"".join(app(environ, lambda code, headers, exc_info=None: status.append(code)))
+        assert status == ["200 OK"], (path, status)
+        return json.loads(body)
+
+    [summary] = get("/api/studies")["study_summaries"]
+    detail = get(f"/api/studies/{summary['study_id']}")
+    assert {"T", "n0", "predicted_gap"} <= {a["key"] for a in detail["union_user_attrs"]}
+    complete = [t for t in detail["trials"] if t["state"] == "Complete"]
+    assert len(complete) == 6
+    for trial in complete:
+        attrs = {a["key"]: json.loads(a["value"]) for a in trial["user_attrs"]}
+        assert [p["name"] for p in trial["params"]] == ["base"]
+        assert attrs["T"] == len(attrs["n"]) and attrs["n0"] > 0
+        assert np.log(attrs["predicted_gap"]) == pytest.approx(trial["values"][0])
