@@ -156,7 +156,7 @@ class RoundLogger:
             raise
         except Exception as e:
             reason = (str(e).strip().splitlines() or [""])[0][:300]
-            raise InputError(f"the trackers {', '.join(self.log_with)} could not start ({type(e).__name__}: "
+            raise InputError(f"the trackers ({', '.join(self.log_with)}) could not start ({type(e).__name__}: "
                              f"{reason})") from None
         self._accelerator = accelerator
         self._save()

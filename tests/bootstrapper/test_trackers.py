@@ -124,6 +124,21 @@ def test_mlflow_file_store_shows_every_round_once_after_a_crash_and_resume(plan_
     assert run.data.params["seed"] == "3" and run.data.params["plan/model/kind"] == "gaussian"
 
 
+def test_a_tracker_that_cannot_start_is_one_sentence_before_round_0_and_the_fixed_command_resumes(
+        plan_file, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("mlflow")
+    folder = tmp_path / "run"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "bogus://nowhere")
+    assert main(["execute", str(plan_file), "--run-dir", str(folder), *QUIET, "--log-with", "mlflow"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("plan: the trackers (mlflow) could not start (") and "bogus" in line
+    assert not (folder / "rounds.jsonl").exists()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    assert main(["execute", str(plan_file), "--run-dir", str(folder), *QUIET, "--log-with", "mlflow"]) == 0
+    assert state(folder)["mlflow"]["logged"] == len(rounds(folder)) > 3
+
+
 BLOCK = 32768  # the .wandb file is a LevelDB-style log: 32 KiB blocks of records with 7-byte headers
 
 
