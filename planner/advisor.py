@@ -78,9 +78,8 @@ class Advisor:
         """budget in cost units (or seconds, see the module doc); cg / ct per generated / kept
         sample; cost_per_round per round; model: a RewardModel or a model file (default: the
         planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
-        round 0 (optional; the refit uses it, as the engine uses run.json's); log_with: the trackers
-        every recorded round goes to, files in log_dir (planner/trackers.py: a new Advisor starts new
-        tracker runs there, load_state_dict continues them)."""
+        round 0 (optional; the refit uses it, as the engine uses run.json's); log_with / log_dir: the
+        trackers every recorded round goes to and the folder for their files (planner/trackers.py)."""
         trackers = parse_log_with(log_with, "log_with", log_dir)
         if not isinstance(replan, bool):
             raise InputError(f"replan must be True or False, got {replan!r}")
@@ -349,9 +348,8 @@ class Advisor:
         self.plan, self.replanning, self.reserve_sd = plan, state["replan"], float(state["reserve_sd"])
         self.initial, self.history, self.spent = copy.deepcopy(initial), history, float(spent)
         self.schedule, self._asked = schedule, asked
-        if self._logger:  # the tracker runs go on from this state's last round
-            self._logger.close()
-            self._logger.keep = len(history)
+        if self._logger:
+            self._logger.rewind(len(history))
 
 
 def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:

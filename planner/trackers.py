@@ -126,13 +126,15 @@ class RoundLogger:
         """Start (or continue) the tracker runs; a tracker that cannot start is one sentence. Idempotent."""
         if self._accelerator is not None:
             return
-        state = self.read_state()
+        state = self.read_state()  # trackers not asked for this time keep their entries, for a later resume
         for name, entry in state.items():
             if self.keep is not None:
                 entry["logged"] = min(entry["logged"], self.keep)
             if self.keep == 0:
                 entry.pop("run_id", None)
-        self._state = {name: state.get(name, {"logged": 0}) for name in self.log_with}
+        for name in self.log_with:
+            state.setdefault(name, {"logged": 0})
+        self._state, self.keep = state, None
         self.folder.mkdir(parents=True, exist_ok=True)
         init_kwargs = {
             "tensorboard": {"purge_step": self._state.get("tensorboard", {}).get("logged", 0)},
@@ -176,6 +178,11 @@ class RoundLogger:
         if self._accelerator.is_main_process:
             atomic_write_json(self.folder / STATE, self._state)
 
+    def rewind(self, rounds: int) -> None:
+        """Finish the tracker runs; the next log() continues them after their first `rounds` rounds."""
+        self.close()
+        self.keep = rounds
+
     def close(self) -> None:
         """Finish the tracker runs (each tracker's finish(); not accelerate's end_training(), which would also
         tear down the caller's process group). A later log() continues them."""
@@ -183,4 +190,3 @@ class RoundLogger:
             for tracker in self._accelerator.trackers:
                 tracker.finish()
             self._accelerator = None
-            self.keep = None

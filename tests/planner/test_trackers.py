@@ -12,7 +12,7 @@ import pytest
 from planner import Advisor
 from planner._imports import MissingPackage
 from planner.jsonio import InputError
-from planner.trackers import TRACKERS, hyperparameters, parse_log_with, round_values
+from planner.trackers import TRACKERS, RoundLogger, hyperparameters, parse_log_with, round_values
 from tests.bootstrapper.conftest import gaussian_plan
 from tests.planner.test_advisor import GaussianLoop
 
@@ -145,3 +145,14 @@ def test_a_new_advisor_in_the_same_folder_starts_a_new_tracker_run(tmp_path):
     again = Advisor(**SETTINGS, log_with="tensorboard", log_dir=tmp_path)
     play(again, GaussianLoop(5))
     assert_shows(tmp_path, again)
+
+
+def test_a_tracker_not_asked_for_this_time_keeps_its_place_for_a_later_resume(tmp_path):
+    (tmp_path / "state.json").write_text(json.dumps({"mlflow": {"logged": 2, "run_id": "abc"}}))
+    plan = gaussian_plan(200.0)
+    logger = RoundLogger(("tensorboard",), tmp_path, lambda: plan, lambda: hyperparameters(plan))
+    logger.log([{**RECORD, "round": 0}, {**RECORD, "round": 1}])
+    logger.close()
+    assert json.loads((tmp_path / "state.json").read_text()) == {"mlflow": {"logged": 2, "run_id": "abc"},
+                                                                 "tensorboard": {"logged": 2}}
+    assert [step for step, _ in scalars(tmp_path)["samples/kept"]] == [0, 1]
