@@ -11,6 +11,10 @@ Two fits, both regressions of one round on the previous one (conditional least s
   Var(g_{t+1}) = 2 (b/n_t)(2 a g_t + b/n_t) exactly (a scaled non-central chi-square), so the
   regression is solved by feasible generalised least squares with those weights. With ~10
   rounds the estimate of a is biased low (the small-sample bias of autoregressions).
+Every parameter a model file holds gets a 95 % interval, except what is observed or held fixed
+(theta0, the Gaussian's start; gamma unless profiled): rho's t-interval; sigma and kappa by the delta
+method on the log scale; r* (delta method), a and b from the regression; g0 from r*'s; a profiled
+gamma from its profile. Coverage over seeded runs is in the tests.
 Degenerate logs (too few rounds, constant n_t, constant rewards, NaN) are refused with a
 sentence saying what is missing, instead of fitting nonsense.
 """
@@ -155,8 +159,18 @@ def _t975(dof: int) -> float:
     return float(t.ppf(0.975, dof))
 
 
+def _f95(dof: int) -> float:
+    from scipy.stats import f
+
+    return float(f.ppf(0.95, 1, dof))
+
+
 def _interval(name: str, value: float, se: float, q: float) -> Estimate:
     return Estimate(name, float(value), float(value - q * se), float(value + q * se))
+
+
+def _log_interval(name: str, value: float, log_se: float, q: float) -> Estimate:
+    return Estimate(name, float(value), float(value * math.exp(-q * log_se)), float(value * math.exp(q * log_se)))
 
 
 def _quality(y: np.ndarray, resid: np.ndarray) -> tuple[float, float]:
@@ -181,16 +195,15 @@ def fit_gaussian(obs: Observations) -> Fit:
     kappa = math.sqrt(rho * sigma**2 / (1 - rho))
     model = GaussianModel(float(obs.theta_before[0]), sigma, kappa)
     rmse, r2 = _quality(y, resid)
-    rho_est = _interval("rho", rho, math.sqrt(cov[0, 0]), q)
-    # sigma^2 = tau^2/rho: tau^2 (dof) / sigma_true^2 ~ chi2(dof) gives its interval.
-    from scipy.stats import chi2
-
+    se = math.sqrt(cov[0, 0])
+    # log sigma = (log tau^2 - log rho) / 2 and log kappa = (log tau^2 - log(1 - rho)) / 2, with tau^2
+    # and rho independent (residual variance and coefficient of a regression): delta method on the
+    # log scale, Var(log tau^2) = 2 / dof, Var(log rho) = (se / rho)^2, Var(log(1 - rho)) = (se / (1 - rho))^2.
     dof = len(y) - 1
-    lo_t2, hi_t2 = tau2 * dof / chi2.ppf(0.975, dof), tau2 * dof / chi2.ppf(0.025, dof)
-    sigma_est = Estimate("sigma", sigma, math.sqrt(lo_t2 / min(rho_est.high, 1.0)),
-                         math.sqrt(hi_t2 / max(rho_est.low, 1e-12)))
-    return Fit(model, (rho_est, sigma_est, Estimate("kappa", kappa, math.nan, math.nan)), rmse, r2,
-               len(obs.n), "gaussian")
+    log_sd = lambda other: 0.5 * math.sqrt(2 / dof + other**2)
+    estimates = (_interval("rho", rho, se, q), _log_interval("sigma", sigma, log_sd(se / rho), q),
+                 _log_interval("kappa", kappa, log_sd(se / (1 - rho)), q))
+    return Fit(model, estimates, rmse, r2, len(obs.n), "gaussian")
 
 
 def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
@@ -206,6 +219,13 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
         fits.append((float(np.sum(resid**2)), float(g), beta, cov, resid, X, w))
     rss, g, beta, cov, resid, X, w = min(fits, key=lambda f: f[0])
     q = _t975(len(r_next) - 3)
+    # gamma's profile interval (least squares, Bates & Watts): the grid values whose weighted residual
+    # sum of squares, with the best fit's weights for all (the noise law is the same whatever gamma),
+    # is within F(1, K - 4; 95 %) residual variances of the least; fixed, not fitted: no interval.
+    rss_w = np.array([_wls(np.column_stack([np.ones_like(r_prev), r_prev, -(n ** -f[1])]), r_next, w)[2]
+                      for f in fits]) * (len(r_next) - 3)
+    within = (rss_w - rss_w.min()) / (rss_w.min() / max(len(r_next) - 4, 1)) <= _f95(max(len(r_next) - 4, 1))
+    kept = gammas[within] if gamma is None else [math.nan]
     c, a, b = (float(v) for v in beta)
     se_a, se_b = math.sqrt(cov[1, 1]), math.sqrt(cov[2, 2])
     if a + q * se_a <= 0 or a - q * se_a >= 1 or b + q * se_b <= 0:
@@ -232,8 +252,11 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
     model_r_star = min(max(c_m / (1 - a_m), floor + 1e-9), 1.0)
     model = SurrogateModel(model_r_star, _gap(model_r_star, obs.start_reward), a_m, b_m, g)
     rmse, r2 = _quality(r_next, resid)
-    estimates = (_interval("r_star", r_star, se_r, q), _interval("a", a, se_a, q),
-                 _interval("b", b, se_b, q), Estimate("gamma", g, math.nan, math.nan))
+    r_star_est = _interval("r_star", r_star, se_r, q)
+    start = obs.start_reward  # g0 = r* - the first reward seen: r*'s interval shifted
+    g0_est = Estimate("g0", r_star - start, max(r_star_est.low - start, 0.0), r_star_est.high - start)
+    estimates = (r_star_est, g0_est, _interval("a", a, se_a, q), _interval("b", b, se_b, q),
+                 Estimate("gamma", g, min(kept), max(kept)))
     return Fit(model, estimates, rmse, r2, len(obs.n), "surrogate")
 
 

@@ -44,7 +44,8 @@ FAMILIES: dict[str, Family] = {
         # n_t = n0 (1 + slope t): slope 0 is constant, a large slope is n_t ~ t (the paper's t B).
         Family("linear", lambda p, t: 1.0 + p * t, "slope",
                lambda k, low, high: np.concatenate([[0.0], np.geomspace(1e-2, high, k - 1)]), 1e-3, 1e4, log=True),
-        Family("polynomial", lambda p, t: (1.0 + t) ** p, "power", lambda k, low, high: np.linspace(low, high, k), 0.0, 6.0),
+        Family("polynomial", lambda p, t: (1.0 + t) ** p, "power",
+               lambda k, low, high: np.linspace(low, high, k), 0.0, 6.0),
         # Whole batches at small budgets can favour bases well past the closed form's: search to 4x it.
         Family("exponential", lambda p, t: p**t, "base", lambda k, low, high: np.geomspace(low, high, k), 1.0, 16.0,
                log=True, reach=4.0),
