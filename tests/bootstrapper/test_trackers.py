@@ -155,6 +155,8 @@ def wandb_records(path: Path):
         if room < 7 or (kind == 0 and length == 0):  # block padding
             position += room
             continue
+        if position + 7 + length > len(data):  # a record still being written
+            return
         pieces = (b"" if kind in (1, 2) else pieces) + data[position + 7:position + 7 + length]
         position += 7 + length
         if kind in (1, 4):  # a whole record, or the last piece of one
@@ -174,6 +176,10 @@ def test_wandb_is_offline_by_default_and_a_resumed_run_keeps_its_id_and_steps(pl
     run_id = state(folder)["wandb"]["run_id"]
     files = sorted((folder / "trackers" / "wandb").glob(f"offline-run-*-{run_id}/run-{run_id}.wandb"))
     assert len(files) == 2  # the first run and its resumption, one W&B run id
+    deadline = time.monotonic() + 60  # wandb-core, a process of its own, may still be writing after finish()
+    while not all(any(r.WhichOneof("record_type") == "exit" for r in wandb_records(f)) for f in files):
+        assert time.monotonic() < deadline, "a W&B run file never got its exit record"
+        time.sleep(0.1)
     shown: dict[str, list[tuple[int, float]]] = {}
     for path in files:
         for record in wandb_records(path):
