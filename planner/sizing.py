@@ -40,15 +40,16 @@ def spend(k: np.ndarray, shape: np.ndarray, spendable: np.ndarray, batch: int) -
     round already costs more). The sum is piecewise linear in x with a knee where x s_t reaches a
     batch; past the j-th knee (in increasing order) those j rounds grow with x. Exact, vectorised.
     k: (R, T) cost per kept sample (0 for padding rounds), shape: (R, T) > 0, spendable: (R,)."""
-    order = np.argsort(-shape, axis=-1)  # knees batch / s_t in increasing order
+    order = np.argsort(-shape, axis=-1)  # knees batch / s_t in increasing order (s_t = 0: never)
     shape, k = np.take_along_axis(shape, order, axis=-1), np.take_along_axis(k, order, axis=-1)
-    knees, rows = batch / shape, np.arange(len(shape))
-    slope = np.cumsum(k * shape, axis=-1)
-    flat = batch * (k.sum(axis=-1, keepdims=True) - np.cumsum(k, axis=-1))
-    j = np.maximum((flat + knees * slope <= spendable[:, None]).sum(axis=-1) - 1, 0)
+    rows = np.arange(len(shape))
     with np.errstate(divide="ignore", invalid="ignore"):
+        knees = batch / shape
+        slope = np.cumsum(k * shape, axis=-1)
+        flat = batch * (k.sum(axis=-1, keepdims=True) - np.cumsum(k, axis=-1))
+        j = np.maximum((flat + knees * slope <= spendable[:, None]).sum(axis=-1) - 1, 0)
         x = np.maximum((spendable - flat[rows, j]) / slope[rows, j], knees[rows, j])
-    return np.where(flat[:, 0] + knees[:, 0] * slope[:, 0] <= spendable, np.nan_to_num(x), 0.0)
+        return np.where(flat[:, 0] + knees[:, 0] * slope[:, 0] <= spendable, np.nan_to_num(x), 0.0)
 
 
 def _continuous(problem: Problem, shape: np.ndarray, mask: np.ndarray, spendable: np.ndarray,
@@ -78,14 +79,30 @@ def size(problem: Problem, shape: np.ndarray, rounds: np.ndarray, only_best: boo
     others keep one batch per round. For solvers, which want the best row only.
     """
     shape = np.asarray(shape, dtype=float)
-    lead = shape.shape[:-1]
+    lead, width = shape.shape[:-1], shape.shape[-1]
     rounds = np.broadcast_to(np.asarray(rounds, dtype=int), lead).reshape(-1)
+    shape = shape.reshape(-1, width)
+    n0, cost, gap = (np.empty(len(rounds)) for _ in range(3))
+    n = np.zeros((len(rounds), width))
+    # Rows are sized in groups of similar T, each padded only to its longest (64, 128, 256, ...
+    # rounds): with 1000 rounds, padding every row to 1000 would multiply the work.
+    group = np.maximum(np.ceil(np.log2(np.maximum(rounds, 1))), 6)
+    for g in np.unique(group):
+        rows = np.nonzero(group == g)[0]
+        longest = int(rounds[rows].max())
+        n0[rows], n[rows, :longest], cost[rows], gap[rows] = _size_rows(problem, shape[rows, :longest], rounds[rows],
+                                                                      only_best)
+    return Sized(n0.reshape(lead), n.reshape(lead + (width,)), cost.reshape(lead), gap.reshape(lead))
+
+
+def _size_rows(problem: Problem, shape: np.ndarray, rounds: np.ndarray, only_best: bool):
+    """size() for rows (R, T) and their round counts (R,): (n0, n, cost, gap) as flat arrays."""
     mask = np.arange(shape.shape[-1]) < rounds[:, None]
     batch = problem.batch
     spendable = np.maximum(problem.budget - rounds * problem.costs.c_round, 0.0)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         # a huge base overflows: capped, such rounds are unaffordable anyway
-        shape = np.where(mask, np.minimum(shape.reshape(-1, shape.shape[-1]), 1e300), 1.0)
+        shape = np.where(mask, np.minimum(shape, 1e300), 1.0)
         chain = _Chain(problem, shape, mask, rounds)
         floor = chain.schedule(np.zeros(len(rounds)))
         floor_cost, floor_gap = chain.outcome(floor)
@@ -119,12 +136,8 @@ def size(problem: Problem, shape: np.ndarray, rounds: np.ndarray, only_best: boo
     feasible &= cost <= chain.limit
     # the size reported for one batch per round: any x below the first step reproduces it
     x = np.where(keep_floor | (lo == 0), batch / shape.max(axis=-1, where=mask, initial=1.0) * (1 - 1e-9), lo)
-    return Sized(
-        n0=np.where(feasible, x, np.nan).reshape(lead),
-        n=np.where(mask & feasible[:, None], n, 0.0).reshape(lead + (-1,)),
-        cost=np.where(feasible, cost, np.nan).reshape(lead),
-        gap=np.where(feasible, gap, np.inf).reshape(lead),
-    )
+    return (np.where(feasible, x, np.nan), np.where(mask & feasible[:, None], n, 0.0), np.where(feasible, cost, np.nan),
+            np.where(feasible, gap, np.inf))
 
 
 class _Chain:

@@ -36,23 +36,27 @@ def best_of(sized: Sized, params: np.ndarray, rounds: np.ndarray, family: str) -
 
 def search(problem: Problem, family: Family, params: np.ndarray, zooms: int = 0,
            points: int = 16) -> tuple[Schedule, float]:
-    """The best schedule of the family over params x round counts, then `zooms` finer parameter grids
-    (`points` values between the best's neighbours); each pass also narrows the round counts around
-    the best T until every T near it has been sized (only needed when max_rounds is large)."""
+    """The best schedule of the family over params x every round count, then `zooms` finer parameter
+    grids (`points` values between the best's neighbours)."""
+    best, best_gap = _over_rounds(problem, family, params)
+    for _ in range(zooms if family.param_name else 0):
+        i = int(np.argmin(np.abs(params - best.param)))
+        params = np.linspace(params[max(i - 1, 0)], params[min(i + 1, len(params) - 1)], points)
+        candidate, gap = _over_rounds(problem, family, params)
+        if gap < best_gap:
+            best, best_gap = candidate, gap
+    return best, best_gap
+
+
+def _over_rounds(problem: Problem, family: Family, params: np.ndarray) -> tuple[Schedule, float]:
+    """The best (param, T): every T up to DENSE_ROUNDS, a ladder beyond, then the round counts around
+    the best until every T near it has been sized (only needed when max_rounds is large)."""
     rounds = round_counts(problem.max_rounds)
     best, best_gap = best_of(size_family(problem, family.shape, params, rounds, True), params, rounds, family.name)
-    zoom = 0
-    while zoom < zooms or np.any(np.diff(rounds) > 1):
-        if zoom < zooms and family.param_name:
-            i = int(np.argmin(np.abs(params - best.param)))
-            params = np.linspace(params[max(i - 1, 0)], params[min(i + 1, len(params) - 1)], points)
-        elif family.param_name:
-            params = np.array([best.param])
-        if np.any(np.diff(rounds) > 1):
-            rounds = rounds_around(rounds, best.rounds)
+    while np.any(np.diff(rounds) > 1):
+        rounds = rounds_around(rounds, best.rounds)
         candidate, gap = best_of(size_family(problem, family.shape, params, rounds, True), params, rounds,
                                  family.name)
         if gap < best_gap:
             best, best_gap = candidate, gap
-        zoom += 1
     return best, best_gap

@@ -123,3 +123,26 @@ def test_best_exponential_base_is_u_star(model, costs, budget):
     schedule = solve("grid", p)
     assert schedule.n[0] > p.batch, "n0 at its floor: the test would not probe the base"
     assert schedule.param == pytest.approx(model.optimal_base(), rel=0.01)
+
+
+def test_round_counts_past_48_are_searched_on_a_ladder_without_losing_the_best():
+    """max_rounds 300 and a slowly contracting surrogate whose best T is past 100: the ladder of round
+    counts refined around the best finds a gap as small as sizing every T from 1 to 300 at its base."""
+    p = problem(budget=1e6, max_rounds=300, model=SurrogateModel(0.9, 0.6, 0.9, 0.3, 1.0))
+    schedule = solve("grid", p)
+    assert schedule.rounds > 100
+    every = size_family(p, FAMILIES["exponential"].shape, np.array([schedule.param]))
+    assert float(p.outcome(schedule.array).gap) <= float(np.min(every.gap)) * (1 + 1e-12)
+
+
+def test_a_thousand_rounds_plan_without_numpy_warnings():
+    """The documented ceiling of 1000 rounds: a plan with its certificate, and no RuntimeWarning (a huge
+    base to the 999th power overflows, a padding round's acceptance is 0: both are handled, not warned)."""
+    import warnings
+
+    from planner.plan import recommend
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = recommend(problem(budget=1e6, max_rounds=1000))
+    assert plan.gap >= plan.bound_gap and float(plan.outcome.cost) <= 1e6
