@@ -90,9 +90,10 @@ def _per_generated(problem: Problem) -> float:
     return cm.ratio if cm.selection == "fixed" else 1.0
 
 
-def _estimate(problem: Problem, rounds: np.ndarray, method: str, iterations: int = 30):
-    """The fixed-point free-form schedule for each T in rounds: (n, reward, cost), reward -inf
-    where it does not fit the budget."""
+def _estimate(problem: Problem, rounds: np.ndarray, method: str,
+              iterations: int = 30) -> tuple[float, tuple[float, ...], float]:
+    """The fixed-point free-form schedule of the best T in rounds: (reward, n, cost); reward -inf
+    where none fits the budget."""
     cm = problem.costs
     w, gamma, mask = _weights(problem, rounds)
     spendable = np.maximum(problem.budget - rounds * cm.c_round, 0.0)
@@ -108,7 +109,9 @@ def _estimate(problem: Problem, rounds: np.ndarray, method: str, iterations: int
     out = problem.outcome(n)
     cost = np.where(mask, out.round_costs, 0.0).sum(axis=-1)
     reward = np.take_along_axis(out.trajectory, rounds[:, None], axis=-1)[:, 0]
-    return n, np.where(cost <= problem.budget * (1 + 1e-6), reward, -np.inf), cost
+    reward = np.where(cost <= problem.budget * (1 + 1e-6), reward, -np.inf)
+    i = int(np.argmax(reward))
+    return float(reward[i]), tuple(n[i, : rounds[i]]), float(cost[i])
 
 
 def _bound(problem: Problem, iterations: int = 20) -> float:
@@ -143,18 +146,15 @@ def free_form(problem: Problem, method: str = "kkt") -> Certificate:
     """The free-form estimate (best T by predicted reward; round counts searched as the solvers do)
     and the bound over every T = 1..max_rounds."""
     rounds = round_counts(problem.max_rounds)
-    n, reward, cost = _estimate(problem, rounds, method)
-    best = (float(reward.max()), tuple(n[reward.argmax(), : rounds[reward.argmax()]]), float(cost[reward.argmax()]))
+    best = _estimate(problem, rounds, method)
     while np.any(np.diff(rounds) > 1):
         rounds = rounds_around(rounds, len(best[1]))
-        n, reward, cost = _estimate(problem, rounds, method)
-        if reward.max() > best[0]:
-            best = (float(reward.max()), tuple(n[reward.argmax(), : rounds[reward.argmax()]]),
-                    float(cost[reward.argmax()]))
-    bound = max(_bound(problem), best[0])  # the estimate is reachable, so the bound is at least it
+        best = max(best, _estimate(problem, rounds, method), key=lambda estimate: estimate[0])
+    reward, n, cost = best
+    bound = max(_bound(problem), reward)  # the estimate is reachable, so the bound is at least it
     r_star = problem.model.r_star
-    return Certificate(method, tuple(float(x) for x in best[1]), best[0], float(r_star - best[0]), best[2],
-                       bound, float(r_star - bound))
+    return Certificate(method, tuple(float(x) for x in n), reward, float(r_star - reward), cost, bound,
+                       float(r_star - bound))
 
 
 def free_schedule(problem: Problem, certificate: Certificate) -> Schedule:
