@@ -29,6 +29,14 @@ def test_family_search_grids_stay_within_bounds(name):
     assert len(grid) == 32 and grid.min() >= min(fam.low, 0.0) and grid.max() <= fam.high
 
 
+def test_the_base_range_follows_the_closed_form_base():
+    """The exponential family is searched from 1 to 4x the problem's closed-form base (at least 16)."""
+    fam = FAMILIES["exponential"]
+    assert fam.bounds(2.0) == (1.0, 16.0) and fam.bounds(21.1) == (1.0, pytest.approx(84.4))
+    grid = fam.grid(32, 21.1)
+    assert grid[0] == 1.0 and grid[-1] == pytest.approx(84.4) and np.all(np.diff(grid) > 0)
+
+
 def test_strategies_and_unknown_family():
     """The strategies are the four families plus free-form; an unknown family is an InputError."""
     assert STRATEGIES == ("constant", "linear", "polynomial", "exponential", "free")

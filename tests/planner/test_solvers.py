@@ -110,6 +110,7 @@ def test_unknown_solver_and_wrong_family_are_refused():
 # Theorem 3.1: when every kept sample costs the same (c_g = 0 or fixed-ratio selection) the best
 # base is u* exactly. A cost per round keeps T interior, so n0 is not stuck at its floor.
 THEOREM_MODELS = [GaussianModel(3.0, 1.0, 1.0), GaussianModel(1.0, 2.0, 1.0), GaussianModel(3.0, 1.0, 2.0),
+                  GaussianModel(3.0, 20.1**0.5, 1.0),  # u* = 21.1, past the fixed grid's old ceiling of 16
                   SurrogateModel(0.9, 0.5, 0.5, 0.2, 1.0), SurrogateModel(0.9, 0.5, 0.6, 0.1, 0.5)]
 EQUAL_COST_PER_KEPT = {"cg=0": dict(cg=0.0, ct=1.0), "fixed": dict(cg=1.0, ct=3.0, selection="fixed", ratio=2.0)}
 
