@@ -109,3 +109,22 @@ def test_a_round_count_the_budget_cannot_reach_does_not_hide_the_ones_it_can():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warnings either
         assert recommend(three).schedule.n == recommend(one).schedule.n == (24,)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_the_next_schedule_of_each_shape_does_not_fit(p):
+    """Property: sizing spends what the budget allows. For every feasible (base, T) that keeps more than one
+    batch per round, the next schedule of its rounding chain (the first x past n0 where a round gains a
+    batch, found here independently) would cost more than the budget."""
+    if p is None:
+        return
+    sized = size_family(p, EXPONENTIAL, BASES)
+    for i, j in zip(*np.nonzero(np.isfinite(sized.gap))):
+        kept = sized.n[i, j, : j + 1]
+        if np.all(kept == p.batch):
+            continue
+        shape = BASES[i] ** np.arange(j + 1.0)
+        x = np.min((kept + p.batch) / shape) * (1 + 1e-12)
+        following = np.maximum(p.batch, np.floor(x * shape / p.batch + 1e-9) * p.batch)
+        assert np.any(following > kept) and p.outcome(following).cost > p.budget, (kept, following)
