@@ -146,3 +146,18 @@ def test_damaged_plan_files_are_refused(plans, damage):
     """A plan file that is not one, or has unknown kinds/keys or wrong types, raises InputError."""
     with pytest.raises(InputError):
         Plan.from_json(damage(plans[0].to_json()))
+
+
+def test_the_report_says_how_the_plan_stands_against_bound_and_estimate():
+    """Proportional selection: the bound and the estimate differ and the text names both; a plan below
+    the estimate says so; a plan below the bound (impossible under the model) is a warning, not silence."""
+    from planner.report import recommend_report
+
+    plan = recommend(problem(budget=1e3))
+    text = recommend_report(plan)
+    assert "(a bound)" in text and "best continuous schedule found" in text and "at most" in text
+    c = plan.certificate
+    below_estimate = dataclasses.replace(plan, certificate=dataclasses.replace(c, gap=plan.gap * 1.01))
+    assert "below the estimate" in recommend_report(below_estimate)
+    broken = dataclasses.replace(plan, certificate=dataclasses.replace(c, bound_gap=plan.gap * 1.01))
+    assert broken.gap_percent() < 0 and "warning: the plan's predicted gap" in recommend_report(broken)
