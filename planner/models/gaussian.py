@@ -1,4 +1,4 @@
-"""The Gaussian warm-up model of the paper, solved exactly (see shared/theory.md).
+"""The Gaussian warm-up model of the paper, solved exactly (derived in docs/theory.md, section 2).
 
 Generator N(theta, sigma^2), reward R(x) = exp(-x^2 / (2 kappa^2)), MLE update on the kept
 samples. With s2 = sigma^2 + kappa^2 and rho = kappa^2 / s2, theta_t ~ N(m_t, v_t) where

@@ -25,7 +25,7 @@ def test_proportional_selection_uses_the_closed_form_generation_count():
     s2, rho = 5.0, 4.0 / 5.0
     m, v = 3.0, 0.0
     expected = []
-    for k in N:  # theory.md, written out independently of the model's code
+    for k in N:  # docs/theory.md, written out independently of the model's code
         expected.append(k * np.sqrt(s2 / (s2 - v)) * np.exp(m**2 / (2 * (s2 - v))) / np.sqrt(rho))
         m, v = rho * m, rho**2 * v + rho * 1.0 / k
     costs = CostModel(cg=1.0, ct=3.0)

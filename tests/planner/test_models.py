@@ -71,7 +71,7 @@ CHECK_SCHEDULE = np.array([10.0 * 2**t for t in range(8)])
 
 
 def test_theory_check_value():
-    """theory.md's check value: theta0=3, sigma=kappa=1, n=10*2^t for t<8 gives 0.706945."""
+    """docs/theory.md's check value: theta0=3, sigma=kappa=1, n=10*2^t for t<8 gives 0.706945."""
     assert predict(GaussianModel(3.0, 1.0, 1.0), CHECK_SCHEDULE) == pytest.approx(0.706945, abs=5e-7)
 
 
@@ -102,7 +102,7 @@ def test_surrogate_follows_its_recursion():
 
 
 def test_surrogate_reproduces_the_gaussian_to_first_order():
-    """theory.md: near the optimum the Gaussian gap follows a = rho^2, gamma = 1, b = rho^1.5 sigma^2 / (2 s2)."""
+    """docs/theory.md: near the optimum the Gaussian gap follows a = rho^2, gamma = 1, b = rho^1.5 sigma^2 / (2 s2)."""
     gauss = GaussianModel(theta0=0.05, sigma=1.0, kappa=1.5)
     rho, s2 = gauss.rho, gauss.s2
     surrogate = SurrogateModel(r_star=gauss.r_star, g0=gauss.r_star - float(gauss.reward_at(np.array(0.05))),

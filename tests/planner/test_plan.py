@@ -55,7 +55,7 @@ def test_plan_beats_best_constant_and_linear(case):
                                             "from the continuous optimum at a tiny budget"))
     if c in INTEGRALITY_SHORTFALL else c for c in GRID], ids=case_id)
 def test_plan_is_within_one_percent_of_free_form(case):
-    """Issue 3: the plan's gap is at most 1.01 times the free-form estimate's, and never below the bound."""
+    """The plan's gap is at most 1.01 times the free-form estimate's, and never below the bound."""
     plan, _, _ = grid_case(*case)
     assert plan.gap_percent() >= 0 and plan.estimate_percent() <= 1.0
 
@@ -75,7 +75,7 @@ def test_small_budget_shortfall_is_not_a_search_failure(case):
 
 @pytest.mark.parametrize("budget", [1e3, 1e4, 1e5, 1e6])
 def test_constant_gap_is_three_to_five_times_the_plans(budget):
-    """theory.md: at theta0=3, sigma=kappa=1, c_g=1, c_t=3 the best constant's gap is 3-5x the plan's."""
+    """docs/theory.md: at theta0=3, sigma=kappa=1, c_g=1, c_t=3 the best constant's gap is 3-5x the plan's."""
     plan, constant, _ = grid_case("proportional", 1.0, 3.0, budget)
     assert 3.0 <= constant.gap / plan.gap <= 5.0
 
@@ -112,7 +112,7 @@ def plans():
 
 
 def test_plan_json_contract(plans):
-    """--json keys of issue 3, the per-round rows, and values consistent with the plan."""
+    """The documented --json keys, the per-round rows, and values consistent with the plan."""
     for plan in plans:
         j = json.loads(json.dumps(plan.to_json()))  # plain JSON types only
         assert CONTRACT_KEYS <= set(j)
