@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, figure, save, save_figure, table  # noqa: E402
 from bootstrapper.calibrate import measure  # noqa: E402
-from bootstrapper.cli import task_config  # noqa: E402
+from bootstrapper.tasks import task_config  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import get_task  # noqa: E402

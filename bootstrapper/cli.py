@@ -7,11 +7,11 @@ bootstrapper execute ...` runs the same command on several processes (bootstrapp
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-import typing
 
-from planner.jsonio import InputError, parse_value, read_json
+from planner.jsonio import InputError, read_json
+
+HELP = "run a plan on a task round by round within the budget (resumable)"  # one line in `plan --help`
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,19 +41,6 @@ def add_log_with(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-with", metavar="TRACKER", default="",
                         help="also log every round to tensorboard, mlflow or wandb (comma-separated, or all: every "
                              "one installed) through accelerate's trackers; files in the run directory's trackers/")
-
-
-def task_config(cls, options: list[str], model_path: str | None):
-    """The task's Config from -o KEY=VALUE flags (types from the Config's fields)."""
-    hints = typing.get_type_hints(cls.Config)
-    names = [f.name for f in dataclasses.fields(cls.Config)]
-    values = {}
-    for item in options + ([f"model_path={model_path}"] if model_path else []):
-        key, sep, text = item.partition("=")
-        if not sep or key not in names:
-            raise InputError(f"task {cls.name} has no option {key!r}; options: {', '.join(names)}")
-        values[key] = parse_value(text, hints[key], f"option {key}")
-    return cls.Config(**values)
 
 
 def run(args: argparse.Namespace) -> int:

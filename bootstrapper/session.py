@@ -8,8 +8,7 @@ from typing import Any, Callable
 from bootstrapper import distributed as dist
 from bootstrapper.engine import Progress, execute, keep_plan, start_state
 from bootstrapper.rundir import RunDir
-from bootstrapper.tasks import Task, get_task
-from planner._imports import try_import
+from bootstrapper.tasks import Task, make_task
 from planner.jsonio import InputError, check_seed
 from planner.limits import check_scale
 from planner.plan import Plan
@@ -18,7 +17,6 @@ from planner.rounds import check_initial
 from planner.trackers import RoundLogger, hyperparameters
 
 RUN_FORMAT = 1
-EXTRA_OF_TASK = {"ddpm": "ddpm", "llm": "llm"}  # the spendwise extra that installs a built-in task's packages
 
 
 @dataclasses.dataclass
@@ -44,8 +42,6 @@ class Session:
         """Check the plan, the task and its options, the seed and the state the run continues from
         before anything is written; lock an existing run directory and check that it is this run's
         (a new one is made, locked, once its starting model has been evaluated)."""
-        from bootstrapper.cli import task_config
-
         check_seed("--seed", seed)
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
             raise InputError(f"--eval-every must be a whole number >= 1, got {eval_every!r}")
@@ -56,9 +52,7 @@ class Session:
             raise InputError("the plan names no task; pass --task NAME")
         if plan.task is not None and plan.task != name:
             raise InputError(f"the plan was made for task {plan.task!r}, not {name!r}")
-        with try_import(f"the {name} task", EXTRA_OF_TASK.get(name)):
-            task_cls = get_task(name)
-        task = task_cls(task_config(task_cls, options, model_path))
+        task = make_task(name, options, model_path)
         wanted = (plan.start or {}).get("task_config")
         if wanted is not None and wanted != task.config.to_json():
             raise InputError(f"the plan continues a pilot run made with task options {wanted}; "

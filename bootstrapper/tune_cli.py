@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+HELP = "run cheap pilot rounds on a task, fit the model, plan the rest of the budget"  # one line in `plan --help`
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bootstrapper.cli import add_log_with
@@ -25,13 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bootstrapper.cli import task_config
-    from bootstrapper.session import EXTRA_OF_TASK
-    from bootstrapper.tasks import get_task, prior_path
+    from bootstrapper.tasks import make_task
     from bootstrapper.tune import tune
-    from planner._imports import need, try_import
+    from planner._imports import need
     from planner.cli import problem_from_args
     from planner.jsonio import InputError, atomic_write_json, check_output_path, check_seed, dumps
+    from planner.registry import prior_path
     from planner.report import recommend_report
     from planner.trackers import parse_log_with
 
@@ -45,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.trials:
         need("--trials", "search", "optuna")
     log_with = parse_log_with(args.log_with)
-    with try_import(f"the {args.task} task", EXTRA_OF_TASK.get(args.task)):
-        task_cls = get_task(args.task)
-    task = task_cls(task_config(task_cls, args.option, args.model_path))
+    task = make_task(args.task, args.option, args.model_path)
     prior = problem.model if args.model or prior_path(args.task) else None  # else a vague one from round 0
     tuned = tune(task, problem, args.pilot, args.run_dir, args.seed, args.pilot_rounds, prior, args.trials,
                  log_with)

@@ -7,6 +7,8 @@ import os
 
 from planner.jsonio import InputError
 
+HELP = "the best plan found so far in a shared Optuna study (--storage, --study)"  # one line in `plan --help`
+
 SQLITE = "sqlite:///"
 
 

@@ -1,30 +1,24 @@
 """The `plan` command: recommend a schedule (default), or run one of the subcommands.
 
-Subcommands are looked up in COMMANDS and imported only when used, so `plan --help` and a
-plain `plan` start fast and need neither torch nor optuna/cvxpy/matplotlib. Bad input is one
-sentence on stderr and exit status 2.
+Subcommands are whatever the installed packages register in the entry-point group
+spendwise.commands (planner/registry.py): a module with HELP, add_arguments(parser) and
+run(args) -> int, imported only when used, so `plan --help` and a plain `plan` start fast and
+need neither torch nor optuna/cvxpy/matplotlib. Bad input is one sentence on stderr and exit
+status 2.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import warnings
 
+from planner import registry
 from planner._imports import try_import
 from planner.jsonio import InputError
 
-# name -> (module with add_arguments(parser) and run(args) -> int, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "recommend": ("planner.cli", "the best exponential schedule for a budget (the default command)"),
-    "compare": ("planner.compare_cli", "the best constant / linear / polynomial / exponential / free-form "
-                                       "schedules side by side"),
-    "execute": ("bootstrapper.cli", "run a plan on a task round by round within the budget (resumable)"),
-    "fit": ("planner.fit_cli", "fit a reward model to a run's rounds.jsonl, with 95 % intervals"),
-    "best": ("planner.best_cli", "the best plan found so far in a shared Optuna study (--storage, --study)"),
-    "tune": ("bootstrapper.tune_cli", "run cheap pilot rounds on a task, fit the model, plan the rest of the budget"),
-}
+HELP = "the best exponential schedule for a budget (the default command)"
+DEFAULT = "recommend"
 
 
 class Parser(argparse.ArgumentParser):
@@ -66,10 +60,9 @@ def model_from_args(args: argparse.Namespace):
         return load_model(args.model), f"the model in {args.model}"
     task = getattr(args, "task", None)
     if task is not None:
-        from bootstrapper.tasks import prior_path
         from planner.priors import load_prior
 
-        path = prior_path(task)
+        path = registry.prior_path(task)
         if path is not None:
             prior = load_prior(path, task)
             return prior.model, prior.describe()
@@ -133,11 +126,8 @@ def check_output_arguments(args: argparse.Namespace) -> None:
         need("--plot", "plot", "matplotlib")
     if args.certifier == "cvxpy":
         need("--certifier cvxpy", "search", "cvxpy")
-    if args.task is not None:
-        from bootstrapper.tasks import available
-
-        if args.task not in available():
-            raise InputError(f"unknown task {args.task!r}; known tasks: {', '.join(available())}")
+    if args.task is not None and args.task not in registry.names(registry.TASKS):
+        raise InputError(f"unknown task {args.task!r}; known tasks: {', '.join(registry.names(registry.TASKS))}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,35 +161,38 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser(command: str) -> Parser:
-    """The argparse parser of one command."""
-    module, help_text = COMMANDS[command]
-    if command == "recommend":
-        listing = "\n".join(f"  plan {name:<10} {text}" for name, (_, text) in COMMANDS.items() if name != "recommend")
+def build_parser(command: str, commands: dict) -> Parser:
+    """The argparse parser of one command (commands: name -> its module, see main)."""
+    module = commands[command]
+    if command == DEFAULT:
+        listing = "\n".join(f"  plan {name:<10} {commands[name].HELP}" for name in sorted(commands) if name != DEFAULT)
         parser = Parser(prog="plan", description="Plan how many synthetic samples to keep in each round of "
                         "iterative bootstrapping under a compute budget.", epilog=f"commands:\n{listing}\n"
                         "  (plan COMMAND --help for each)", formatter_class=argparse.RawDescriptionHelpFormatter)
     else:
-        parser = Parser(prog=f"plan {command}", description=help_text)
-    importlib.import_module(module).add_arguments(parser)
+        parser = Parser(prog=f"plan {command}", description=module.HELP)
+    module.add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv.pop(0) if argv and argv[0] in COMMANDS else "recommend"
-    if argv and not argv[0].startswith("-") and command == "recommend":
-        print(f"plan: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)} (see plan --help)",
+    found = registry.entries(registry.COMMANDS)
+    command = argv.pop(0) if argv and argv[0] in found else DEFAULT
+    if argv and not argv[0].startswith("-") and command == DEFAULT:
+        print(f"plan: unknown command {argv[0]!r}; commands: {', '.join(sorted(found))} (see plan --help)",
               file=sys.stderr)
         return 2
-    args = build_parser(command).parse_args(argv)
+    # every command's module for the listing of `plan --help`, only this one's otherwise
+    commands = {name: ep.load() for name, ep in found.items() if name == command or command == DEFAULT}
+    args = build_parser(command, commands).parse_args(argv)
     # Overflow to inf or NaN is caught where it matters (limits, strict JSON); numpy's warnings about
     # it would only add lines of noise to the one sentence.
     warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero|underflow) encountered",
                             RuntimeWarning)
     try:
         with try_import(f"plan {command}"):  # an optional package the command did not check for up front
-            return importlib.import_module(COMMANDS[command][0]).run(args)
+            return commands[command].run(args)
     except InputError as e:
         print(f"plan: {e}", file=sys.stderr)
         return 2

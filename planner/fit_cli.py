@@ -8,6 +8,8 @@ from pathlib import Path
 
 from planner.rounds import FIT_KEYS, check_initial, check_rounds
 
+HELP = "fit a reward model to a run's rounds.jsonl, with 95 % intervals"  # one line in `plan --help`
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("log", nargs="+", help="rounds.jsonl of one or more runs (their transitions are pooled); "

@@ -1,45 +1,56 @@
-"""Tasks by name. A new task is one module plus one line here, or an entry point in the
-group ``spendwise.tasks`` of any installed package; no engine code changes."""
+"""Tasks by name: the entry-point group ``spendwise.tasks`` (planner/registry.py). A new task is
+one module and one entry point, in spendwise's pyproject.toml or any installed package's; no
+engine code changes. Its Config fields are the `-o KEY=VALUE` options of `plan execute`."""
 from __future__ import annotations
 
-import importlib
-from importlib import metadata
+import dataclasses
+import typing
 from pathlib import Path
 
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+from planner import registry
+from planner._imports import try_import
+from planner.jsonio import InputError, parse_value
 
-# name -> "module:Class", imported only when the task is used (torch stays unloaded otherwise).
-BUILTIN = {
-    "gaussian": "bootstrapper.tasks.gaussian:GaussianTask",
-    "ddpm": "bootstrapper.tasks.ddpm:DDPMTask",
-    "llm": "bootstrapper.tasks.llm:LLMTask",
-}
+# The prior reward-model files shipped for the built-in tasks' checkpoints (benchmarks/fit_task_prior.py
+# writes them), registered in the group spendwise.priors so that planning finds them without the task.
+PRIORS = Path(__file__).resolve().parent.parent / "assets" / "priors"
+DDPM_PRIOR, LLM_PRIOR = PRIORS / "ddpm.json", PRIORS / "llm.json"
+EXTRA_OF_TASK = {"ddpm": "ddpm", "llm": "llm"}  # the spendwise extra that installs a built-in task's packages
 
 
 def available() -> list[str]:
-    """Names of every task: the built-in ones and those registered as entry points."""
-    return sorted(set(BUILTIN) | {ep.name for ep in metadata.entry_points(group="spendwise.tasks")})
-
-
-PRIORS = Path(__file__).resolve().parent.parent / "assets" / "priors"  # <task>.json, by benchmarks/fit_task_prior.py
-
-
-def prior_path(name: str) -> Path | None:
-    """The prior reward model file shipped for a built-in task's checkpoint, if there is one
-    (found without importing the task, so planning stays free of torch)."""
-    path = PRIORS / f"{name}.json"
-    return path if name in BUILTIN and path.is_file() else None
+    """Names of every registered task."""
+    return registry.names(registry.TASKS)
 
 
 def get_task(name: str) -> type[Task]:
-    """The Task class called name, or a TaskError listing the known names."""
-    if name in BUILTIN:
-        module, cls = BUILTIN[name].split(":")
-        return getattr(importlib.import_module(module), cls)
-    for ep in metadata.entry_points(group="spendwise.tasks"):
-        if ep.name == name:
-            return ep.load()
-    raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(available())}")
+    """The Task class called name, or a TaskError listing the known names; a package the task
+    needs and cannot find is one sentence naming the extra that installs it."""
+    with try_import(f"the {name} task", EXTRA_OF_TASK.get(name)):
+        try:
+            return registry.load(registry.TASKS, name, "task")
+        except InputError as e:
+            raise TaskError(str(e)) from None
 
 
-__all__ = ["Task", "TaskConfig", "TaskError", "available", "get_task", "prior_path"]
+def task_config(cls: type[Task], options: list[str], model_path: str | None) -> TaskConfig:
+    """The task's Config from -o KEY=VALUE options (types from the Config's fields) and --model-path."""
+    hints = typing.get_type_hints(cls.Config)
+    names = [f.name for f in dataclasses.fields(cls.Config)]
+    values = {}
+    for item in options + ([f"model_path={model_path}"] if model_path else []):
+        key, sep, text = item.partition("=")
+        if not sep or key not in names:
+            raise InputError(f"task {cls.name} has no option {key!r}; options: {', '.join(names)}")
+        values[key] = parse_value(text, hints[key], f"option {key}")
+    return cls.Config(**values)
+
+
+def make_task(name: str, options: list[str], model_path: str | None = None) -> Task:
+    """The task called name, configured by -o KEY=VALUE options and --model-path."""
+    cls = get_task(name)
+    return cls(task_config(cls, options, model_path))
+
+
+__all__ = ["Task", "TaskConfig", "TaskError", "available", "get_task", "make_task", "task_config"]

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from bootstrapper.tasks import prior_path
 from planner.jsonio import InputError
 from planner.models import model_from_json
 from planner.priors import load_prior
+from planner.registry import prior_path
 from tests.conftest import ROOT, run_cli
 
 

@@ -1,0 +1,46 @@
+"""What installed packages contribute, found through entry-point groups (importlib.metadata):
+
+    spendwise.commands   plan subcommands: a module with HELP, add_arguments(parser), run(args)
+    spendwise.tasks      Task classes, by task name
+    spendwise.priors     a task's prior reward-model file (a path), by task name
+    spendwise.models     RewardModel classes, by their `kind`
+    spendwise.solvers    Solver classes, by solver name
+
+spendwise registers its own in pyproject.toml ([project.entry-points]); another package adds
+its own entries the same way, and nothing here changes. The planner reads these groups and
+loads only the entry asked for, so it never needs to know which package supplies it.
+"""
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from planner.jsonio import InputError
+
+COMMANDS, TASKS, PRIORS, MODELS, SOLVERS = (f"spendwise.{g}" for g in ("commands", "tasks", "priors", "models",
+                                                                       "solvers"))
+
+
+def entries(group: str) -> dict[str, metadata.EntryPoint]:
+    """The entry points of a group by name (read afresh: a package added to sys.path counts)."""
+    return {ep.name: ep for ep in metadata.entry_points(group=group)}
+
+
+def names(group: str) -> list[str]:
+    """The sorted names registered in a group."""
+    return sorted(entries(group))
+
+
+def load(group: str, name: str, what: str) -> Any:
+    """The object registered as name, or an InputError naming `what` and every known name."""
+    found = entries(group)
+    if name not in found:
+        raise InputError(f"unknown {what} {name!r}; known {what}s: {', '.join(sorted(found)) or 'none'}")
+    return found[name].load()
+
+
+def prior_path(task: str) -> Path | None:
+    """The prior model file a task's package ships for it, if it registered one."""
+    found = entries(PRIORS)
+    return Path(found[task].load()) if task in found else None

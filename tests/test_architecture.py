@@ -1,0 +1,43 @@
+"""The layers point one way: planner/ imports nothing of bootstrapper/ (not even inside a
+function), and no two modules import each other. Read from the source, so a lazy import counts."""
+from __future__ import annotations
+
+import ast
+
+from tests.conftest import ROOT
+
+PACKAGES = ("planner", "bootstrapper")
+
+
+def module_name(path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports() -> dict[str, set[str]]:
+    """module -> the modules of ours it imports anywhere in its source (`from a import b` counts
+    a, and a.b where that is a module)."""
+    paths = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
+    graph = {}
+    for name, path in paths.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        graph[name] = {m for m in found if m in paths and m != name}
+    return graph
+
+
+def test_planner_imports_nothing_of_bootstrapper():
+    graph = imports()
+    assert len(graph) > 40  # the walk found the modules
+    wrong = {(a, b) for a, deps in graph.items() for b in deps if a.startswith("planner") and b.startswith("bootstrapper")}
+    assert not wrong
+    assert any(b.startswith("planner") for b in graph["bootstrapper.session"])  # the walk sees imports
+
+
+def test_no_two_modules_import_each_other():
+    graph = imports()
+    assert not {(a, b) for a, deps in graph.items() for b in deps if a < b and a in graph[b]}
