@@ -16,10 +16,10 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from bootstrapper import distributed as dist
-from bootstrapper.ledger import Ledger
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner.jsonio import InputError
+from planner.ledger import Ledger
 from planner.plan import Plan
 from planner.replan import Replan
 

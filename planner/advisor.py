@@ -5,10 +5,10 @@
         ...                                           # at most advisor.generation_cap
         advisor.record(kept=..., generated=..., reward=...)
 
-It holds the plan, the ledger and the round log (records in the engine's rounds.jsonl format).
-After every recorded round it refits and replans with `planner.replan.replan`, the function
-behind `plan execute --replan`, so the Advisor and the engine give the same schedule for the
-same history.
+It holds the plan, the ledger (planner/ledger.py: the engine's, so both price rounds alike) and
+the round log (records in the engine's rounds.jsonl format). After every recorded round it
+refits and replans with `planner.replan.replan`, the function behind `plan execute --replan`,
+so the Advisor and the engine give the same schedule for the same history.
 
 The engine stops generating the moment its ledger would pass the budget; a user's loop is not
 ours to stop, so each round comes with a cap, and the round is sized so the cap rarely binds:
@@ -47,12 +47,12 @@ import dataclasses
 import math
 import numbers
 import os
-import sys
 from collections.abc import Mapping
 
 import planner.replan as replanning
 from planner.costs import CostModel
 from planner.jsonio import InputError, check_positive
+from planner.ledger import Ledger
 from planner.limits import check_count, check_plan, check_scale
 from planner.rounds import check_initial, check_rounds
 from planner.models import DEFAULT_MODEL, KINDS, RewardModel, load_model, model_from_json
@@ -63,7 +63,6 @@ from planner.trackers import RoundLogger, hyperparameters, parse_log_with
 FORMAT = 1  # of state_dict()
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
 HISTORY_KEYS = ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics", "seconds", "schedule")
-FREE = sys.maxsize  # the cap when generating costs nothing
 
 
 class Advisor:
@@ -102,7 +101,7 @@ class Advisor:
         self.reserve_sd = float(reserve_sd)
         self.initial: dict[str, float] | None = initial
         self.history: list[dict] = []  # one record per round, as the engine's rounds.jsonl
-        self.spent = 0.0  # cost units (seconds once rounds are timed)
+        self.ledger = Ledger(budget, costs)  # cost units (seconds once rounds are timed)
         self.schedule: tuple[int, ...] = self.plan.schedule.n  # kept sizes planned from this round on
         self._asked: int | None = None
         config = lambda: hyperparameters(self.plan, replan=self.replanning, reserve_sd=self.reserve_sd,
@@ -112,6 +111,11 @@ class Advisor:
     @property
     def budget(self) -> float:
         return self.plan.problem.budget
+
+    @property
+    def spent(self) -> float:
+        """Cost units (seconds once rounds are timed) spent so far."""
+        return self.ledger.spent
 
     @property
     def timed(self) -> bool:
@@ -142,13 +146,13 @@ class Advisor:
     @property
     def generation_cap(self) -> int | None:
         """Most samples this round may generate within the budget (None before next_round or after it said stop)."""
-        return None if self._asked is None else self._cap(self._asked)
+        return None if self._asked is None else self.ledger.generation_cap(self._asked)
 
     @property
     def acceptance_floor(self) -> float | None:
         """The lowest acceptance (kept / generated) at which this round's n fit under generation_cap: a loop
         that generates until n are kept passes the budget in this round exactly when its acceptance is lower."""
-        return None if self._asked is None else self._asked / max(self._cap(self._asked), 1)
+        return None if self._asked is None else self._asked / max(self.ledger.generation_cap(self._asked), 1)
 
     @property
     def generation_forecast(self) -> tuple[float, float] | None:
@@ -174,13 +178,12 @@ class Advisor:
         generation_reward, generation_reward_se = self._generation(kept, generated, generation_reward,
                                                                    generation_reward_se)
         seconds = self._seconds(seconds_generating, seconds_training)
-        c = self.plan.problem.costs
-        cost = seconds["generate"] + seconds["train"] + c.c_round if seconds else float(c.price(kept, generated))
+        cost = self.ledger.book(generated, kept, 1, None if seconds is None else seconds["generate"] + seconds["train"])
         record = {"round": len(self.history), "n": self._asked, "kept": kept, "generated": generated,
-                  "cost": cost, "spent": self.spent + cost, "reward": reward, "generation_reward": generation_reward,
+                  "cost": cost, "spent": self.spent, "reward": reward, "generation_reward": generation_reward,
                   "generation_reward_se": generation_reward_se, "metrics": metrics, "seconds": seconds}
         self.history.append(record)
-        self.spent += cost
+        self.ledger.costs = self.costs  # the measured seconds per sample, once rounds are timed
         update = self._replan()
         self.schedule = update.schedule
         record["schedule"] = list(update.schedule)
@@ -231,19 +234,6 @@ class Advisor:
 
     # ---- sizing the round --------------------------------------------------------------------
 
-    def _cap(self, n: int) -> int:
-        """Most samples a round keeping n may generate while spending stays within the budget (-1: none)."""
-        c = self.costs
-        room = self.budget - self.spent - c.ct * n - c.c_round
-        if room < 0:
-            return -1
-        if c.cg == 0 or room / c.cg >= FREE:
-            return FREE
-        cap = math.floor(room / c.cg)
-        while cap >= 0 and self.spent + float(c.price(n, cap)) > self.budget:  # floating-point edge
-            cap -= 1
-        return cap
-
     def _needed(self, n: int) -> float:
         """Samples to budget for generating n kept: the forecast mean plus reserve_sd sd."""
         mean, sd = self._forecast(n)
@@ -272,7 +262,8 @@ class Advisor:
         low, high = 0, planned // batch
         while low < high:  # fitting is monotone in n: bisect on the number of batches
             mid = (low + high + 1) // 2
-            low, high = (mid, high) if self._needed(mid * batch) <= self._cap(mid * batch) else (low, mid - 1)
+            fits = self._needed(mid * batch) <= self.ledger.generation_cap(mid * batch)
+            low, high = (mid, high) if fits else (low, mid - 1)
         return low * batch if low else None
 
     # ---- reporting and checkpoints -------------------------------------------------------------
@@ -286,7 +277,7 @@ class Advisor:
         return {
             "rounds": len(self.history), "kept": [r["kept"] for r in self.history],
             "spent": self.spent, "budget": self.budget, "unit": "seconds" if self.timed else "cost units",
-            "overspent": self.spent > self.budget, "initial_reward": (self.initial or {}).get("reward"),
+            "overspent": self.ledger.overspent, "initial_reward": (self.initial or {}).get("reward"),
             "final_reward": final, "plan_model": p.problem.model.to_json(), "predicted_reward": p.predicted_reward,
             "certificate_reward": p.certificate.reward,
             "regret": None if final is None else p.certificate.reward - final,  # under the plan's model
@@ -346,7 +337,8 @@ class Advisor:
         schedule = tuple(check_count("the Advisor state_dict's schedule entry", n) for n in state["schedule"])
         asked = None if state["asked"] is None else check_count("the Advisor state_dict's asked", state["asked"])
         self.plan, self.replanning, self.reserve_sd = plan, state["replan"], float(state["reserve_sd"])
-        self.initial, self.history, self.spent = copy.deepcopy(initial), history, float(spent)
+        self.initial, self.history = copy.deepcopy(initial), history
+        self.ledger = Ledger(plan.problem.budget, self.costs, float(spent))
         self.schedule, self._asked = schedule, asked
         if self._logger:
             self._logger.rewind(len(history))

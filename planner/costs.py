@@ -45,10 +45,16 @@ class CostModel:
             return self.ratio * n
         return n * model.inverse_acceptance(n)
 
-    def price(self, kept: np.ndarray, generated: np.ndarray) -> np.ndarray:
-        """Cost of rounds that kept and generated so many samples, c_g N + c_t n + c_round."""
+    def price(self, kept: np.ndarray, generated: np.ndarray, rounds: np.ndarray | int = 1) -> np.ndarray:
+        """Cost of rounds that kept and generated so many samples, c_g N + c_t n + c_round (times
+        `rounds`: 1 per round priced, 0 for samples alone)."""
         spent_generating = self.cg * generated if self.cg > 0 else 0.0
-        return spent_generating + self.ct * np.asarray(kept, dtype=float) + self.c_round
+        return spent_generating + self.ct * np.asarray(kept, dtype=float) + self.c_round * rounds
+
+    def per_kept(self, inverse_acceptance: np.ndarray | float = 1.0) -> np.ndarray | float:
+        """Cost of one kept sample, c_t + c_g q, with q samples generated per kept one: the ratio k
+        under fixed-ratio selection, else E[1/acceptance] (inverse_acceptance; 1, its least, by default)."""
+        return self.ct + self.cg * (self.ratio if self.selection == "fixed" else inverse_acceptance)
 
     def total(self, model: RewardModel, n: np.ndarray) -> np.ndarray:
         """Expected cost of whole schedules: (..., T) -> (...)."""

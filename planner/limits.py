@@ -24,8 +24,7 @@ def check_count(name: str, value: object) -> int:
 
 def check_scale(budget: float, costs: CostModel) -> None:
     """Refuse a budget that buys more than 2^53 kept samples at these prices."""
-    per_kept = costs.ct + costs.cg * (costs.ratio if costs.selection == "fixed" else 1.0)
-    most = budget / per_kept
+    most = budget / costs.per_kept()
     if most > MAX_COUNT:
         raise InputError(f"budget {budget:g} buys up to {most:.3g} kept samples at these costs, more than 2^53 "
                          "(9.0e15), past which sample counts are not exact; lower the budget or state the "

@@ -59,14 +59,14 @@ def _continuous(problem: Problem, shape: np.ndarray, mask: np.ndarray, spendable
     Under proportional selection k_t depends on the schedule: a fixed-point iteration, to 0.1 %
     (it only seeds the exact search)."""
     cm, batch = problem.costs, problem.batch
-    k = np.full(shape.shape, cm.ct + cm.cg * (cm.ratio if cm.selection == "fixed" else 1.0))
+    k = np.full(shape.shape, cm.per_kept())
     x = np.zeros(len(shape))
     for _ in range(iterations if cm.selection == "proportional" else 1):
         new = spend(np.where(mask, k, 0.0), shape, spendable, batch)
         if np.allclose(new, x, rtol=1e-3, atol=0.0):
             break
         x = new
-        k = cm.ct + cm.cg * problem.model.inverse_acceptance(np.maximum(x[:, None] * shape, batch))
+        k = cm.per_kept(problem.model.inverse_acceptance(np.maximum(x[:, None] * shape, batch)))
     return new
 
 

@@ -85,11 +85,6 @@ def _cvxpy_fill(w, gamma, k, spendable, batch, mask) -> np.ndarray:
     return out
 
 
-def _per_generated(problem: Problem) -> float:
-    cm = problem.costs
-    return cm.ratio if cm.selection == "fixed" else 1.0
-
-
 def _estimate(problem: Problem, rounds: np.ndarray, method: str,
               iterations: int = 30) -> tuple[float, tuple[float, ...], float]:
     """The fixed-point free-form schedule of the best T in rounds: (reward, n, cost); reward -inf
@@ -98,10 +93,10 @@ def _estimate(problem: Problem, rounds: np.ndarray, method: str,
     w, gamma, mask = _weights(problem, rounds)
     spendable = np.maximum(problem.budget - rounds * cm.c_round, 0.0)
     fill = _water_fill if method == "kkt" else _cvxpy_fill
-    k = np.full(w.shape, cm.ct + cm.cg * _per_generated(problem))
+    k = np.full(w.shape, cm.per_kept())
     n = fill(w, gamma, k, spendable, problem.batch, mask)
     for _ in range(iterations if cm.selection == "proportional" and cm.cg > 0 else 0):
-        k_new = cm.ct + cm.cg * np.minimum(problem.model.inverse_acceptance(n), 1e12)
+        k_new = cm.per_kept(np.minimum(problem.model.inverse_acceptance(n), 1e12))
         if np.allclose(k_new, k, rtol=1e-10):
             break
         k = k_new
@@ -125,10 +120,10 @@ def _bound(problem: Problem, iterations: int = 20) -> float:
     spendable = problem.budget - rounds * cm.c_round
     proportional = cm.selection == "proportional" and cm.cg > 0
     q = (problem.model.noise_inverse_acceptance(np.arange(Tmax), np.zeros(Tmax)) if proportional
-         else np.full(Tmax, _per_generated(problem)))
+         else np.ones(Tmax))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _ in range(iterations if proportional else 1):
-            k = cm.ct + cm.cg * q  # inf where no schedule can keep a sample in that round
+            k = np.broadcast_to(cm.per_kept(q), q.shape)  # inf where no schedule can keep a sample in that round
             affordable = np.where(mask, batch * k, 0.0).sum(axis=-1) <= spendable
             n = _water_fill(w, gamma, np.where(np.isfinite(k), k, 1.0), np.maximum(spendable, 0.0), batch, mask)
             least = np.where(mask, w * n**-gamma, 0.0).sum(axis=-1) * (1 - 1e-9)  # err low, not high

@@ -1,16 +1,19 @@
 """The ledger never lets spending pass the budget, whatever the plan, costs and acceptance."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bootstrapper.engine import execute, run_round
-from bootstrapper.ledger import Ledger
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
+from planner import Advisor
 from planner.costs import CostModel
+from planner.ledger import BudgetExceeded, Ledger
 from planner.models import GaussianModel
 from planner.plan import Plan
 from planner.problem import Problem
@@ -98,3 +101,33 @@ def test_log_costs_add_up_to_the_ledger(tmp_path_factory, schedule, acceptance, 
     assert np.isclose(sum(r["cost"] for r in history), history[-1]["spent"])
     assert history[-1]["spent"] <= budget * (1 + 1e-9)
     assert [r["round"] for r in history] == list(range(len(history)))
+
+
+@pytest.mark.parametrize("selection", ["proportional", "fixed"])
+def test_the_advisor_and_the_engine_charge_through_the_same_ledger(selection):
+    """The engine's rounds, each of the size the Advisor asks for, recorded in the Advisor: after
+    every round both have spent the same (exactly: the prices are binary fractions); before it, the
+    Advisor's generation cap is the most the engine's ledger lets that round generate (one more is
+    refused); and a round past the cap is refused by the engine and booked as overspent by the Advisor."""
+    budget, cg, ct, c_round, ratio = 1500.0, 0.5, 1.25, 3.0, 2.0
+    advisor = Advisor(budget=budget, cg=cg, ct=ct, cost_per_round=c_round, selection=selection, ratio=ratio,
+                      replan=False, reserve_sd=0.0)
+    ledger, task = Ledger(budget, CostModel(cg, ct, c_round, selection, ratio)), CoinTask(0.3)
+    state, rng = task.init_state(0), np.random.default_rng(0)
+    rounds = 0
+    while (n := advisor.next_round()) is not None:
+        cap = advisor.generation_cap
+        assert ledger.affordable(generated=cap, trained=n, rounds=1)
+        with pytest.raises(BudgetExceeded):
+            dataclasses.replace(ledger).charge(generated=cap + 1, trained=n, rounds=1)
+        result = run_round(task, state, n, ledger, rng)
+        advisor.record(kept=result.n_kept, generated=result.generated, reward=0.3)
+        assert (advisor.spent, advisor.history[-1]["cost"]) == (ledger.spent, result.cost)
+        rounds += 1
+    assert rounds >= 3 and not advisor.summary()["overspent"]
+    assert ledger.spent <= budget
+    cap = Ledger(budget, advisor.costs, advisor.spent).generation_cap(0)  # -1: not even the round's cost
+    with pytest.raises(BudgetExceeded):
+        ledger.charge(generated=cap + 1, rounds=1)
+    advisor.record(kept=0, generated=cap + 1, reward=0.3)
+    assert advisor.summary()["overspent"]

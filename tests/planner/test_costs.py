@@ -40,6 +40,17 @@ def test_proportional_selection_with_the_surrogate_divides_by_the_reward():
     np.testing.assert_allclose(CostModel(1.0, 1.0).generated(model, N), N / r, rtol=1e-12)
 
 
+@pytest.mark.parametrize("selection", ["proportional", "fixed"])
+def test_the_cost_per_kept_sample_is_the_round_price_per_kept_sample(selection):
+    """per_kept(E[1/acceptance]) = (c_g N_t + c_t n_t) / n_t, the samples' price of a round per sample kept,
+    and its default (q = 1 under proportional selection) is the least a kept sample can cost."""
+    costs, model = CostModel(cg=2.0, ct=3.0, c_round=7.0, selection=selection, ratio=4.0), GaussianModel(3.0, 1.0, 2.0)
+    generated = costs.generated(model, N)
+    np.testing.assert_allclose(costs.per_kept(model.inverse_acceptance(N)), costs.price(N, generated, 0) / N,
+                               rtol=1e-12)
+    assert costs.per_kept() == (2.0 * 4.0 + 3.0 if selection == "fixed" else 2.0 + 3.0)
+
+
 def test_generation_is_free_when_cg_is_zero_even_if_acceptance_vanishes():
     """c_g = 0 prices rounds at c_t n_t + c_round even where E[1/acceptance] is infinite (no nan)."""
     model = GaussianModel(0.0, 1.0, 1.0)
