@@ -50,12 +50,13 @@ import os
 from collections.abc import Mapping
 
 import planner.replan as replanning
+from planner import registry
 from planner.costs import CostModel
 from planner.jsonio import InputError, check_positive
 from planner.ledger import Ledger
 from planner.limits import check_count, check_plan, check_scale
 from planner.rounds import check_initial, check_rounds
-from planner.models import DEFAULT_MODEL, KINDS, RewardModel, load_model, model_from_json
+from planner.models import DEFAULT_MODEL, RewardModel, load_model, model_from_json
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
@@ -350,9 +351,11 @@ def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
         return DEFAULT_MODEL
     if isinstance(model, (str, os.PathLike)):
         return load_model(os.fspath(model))
-    if isinstance(model, tuple(KINDS.values())):
-        return model
-    raise InputError(f"model must be a reward model ({', '.join(KINDS)}) or a model file path, got {model!r}")
+    kinds = registry.names(registry.MODELS)
+    if getattr(model, "kind", None) in kinds and isinstance(model, registry.load(registry.MODELS, model.kind, "")):
+        return model  # registered, so that a plan made with it can be read back (state_dict, plan files)
+    raise InputError(f"model must be a reward model of a registered kind ({', '.join(kinds)}; others register in the "
+                     f"entry-point group {registry.MODELS}) or a model file path, got {model!r}")
 
 
 def _describe(model: dict) -> str:

@@ -140,10 +140,11 @@ class Plan:
 def recommend(problem: Problem, *, trials: int = 0, seed: int = 0, storage: str | None = None,
               study: str | None = None, certifier: str = "kkt", task: str | None = None) -> Plan:
     """The best exponential plan found by the closed form, the grid search and (trials > 0) Optuna."""
-    names = ["closed-form", "grid"] + (["optuna"] if trials > 0 else [])
-    results = tuple(SolverResult(name, make_solver(name, trials=trials, seed=seed, storage=storage,
-                                                   study=study).solve(problem, "exponential"))
-                    for name in names)
+    solvers = {"closed-form": {}, "grid": {}}
+    if trials > 0:
+        solvers["optuna"] = {"trials": trials, "seed": seed, "storage": storage, "study": study}
+    results = tuple(SolverResult(name, make_solver(name, **options).solve(problem, "exponential"))
+                    for name, options in solvers.items())
     best = min(results, key=lambda r: float(problem.outcome(r.schedule.array).gap))
     return Plan(problem, best.schedule, best.solver, free_form(problem, certifier), results, task, seed)
 

@@ -50,3 +50,15 @@ def one_sentence(result: subprocess.CompletedProcess | object) -> bool:
     lines = result.stderr.splitlines()
     return (result.returncode == 2 and len(lines) == 1 and lines[0].startswith("plan")
             and "Traceback" not in result.stderr)
+
+
+def install_entry_points(folder: Path, monkeypatch: pytest.MonkeyPatch, entry_points: str) -> None:
+    """Install a package of nothing but entry points (entry_points.txt text, e.g. "[spendwise.models]\\n
+    tiny = tests.planner.custom:TinyModel") as pip would list it: a dist-info folder in `folder`,
+    which goes on sys.path here and on PYTHONPATH for the `plan` processes run_cli starts."""
+    info = folder / "spendwise_plugin-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: spendwise-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))

@@ -16,7 +16,7 @@ def module_name(path) -> str:
 
 def imports() -> dict[str, set[str]]:
     """module -> the modules of ours it imports anywhere in its source (`from a import b` counts
-    a, and a.b where that is a module)."""
+    a.b where that is a module, else a)."""
     paths = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
     graph = {}
     for name, path in paths.items():
@@ -25,7 +25,9 @@ def imports() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 found |= {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+                submodules = {f"{node.module}.{alias.name}" for alias in node.names} & set(paths)
+                names = {alias.name for alias in node.names} - {m.rsplit(".", 1)[1] for m in submodules}
+                found |= submodules | ({node.module} if names else set())
         graph[name] = {m for m in found if m in paths and m != name}
     return graph
 

@@ -1,12 +1,13 @@
-"""Reward models by kind, and loading them from model files."""
+"""Reward models by kind (the entry-point group spendwise.models, planner/registry.py: a model of
+another package is a frozen dataclass with a `kind`, registered there), and loading them from
+model files."""
 from __future__ import annotations
 
+from planner import registry
 from planner.jsonio import InputError, from_dict, read_json
 from planner.models._base import RewardModel, gap, predict
 from planner.models.gaussian import GaussianModel
 from planner.models.surrogate import SurrogateModel
-
-KINDS: dict[str, type] = {cls.kind: cls for cls in (GaussianModel, SurrogateModel)}
 
 # Used when the user gives no model file: the paper's Gaussian warm-up with a start far from
 # the optimum (theta0 = 3 sigma), where the schedule's shape changes the result by factors.
@@ -18,10 +19,10 @@ def model_from_json(data: object) -> RewardModel:
     if not isinstance(data, dict):
         raise InputError(f"a model must be a JSON object, not {type(data).__name__}")
     kind = data.get("kind")
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise InputError(f"unknown model kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    if not isinstance(kind, str):
+        raise InputError(f"a model needs a kind (known: {', '.join(registry.names(registry.MODELS))}), got {kind!r}")
     fields = {k: v for k, v in data.items() if k != "kind"}
-    return from_dict(KINDS[kind], fields, f"{kind} model")
+    return from_dict(registry.load(registry.MODELS, kind, "model kind"), fields, f"{kind} model")
 
 
 def load_model(path: str) -> RewardModel:
@@ -29,5 +30,5 @@ def load_model(path: str) -> RewardModel:
     return model_from_json(read_json(path, "model file"))
 
 
-__all__ = ["DEFAULT_MODEL", "GaussianModel", "KINDS", "RewardModel", "SurrogateModel", "gap",
+__all__ = ["DEFAULT_MODEL", "GaussianModel", "RewardModel", "SurrogateModel", "gap",
            "load_model", "model_from_json", "predict"]

@@ -1,28 +1,19 @@
-"""Solvers by name. Each returns the best schedule of a family; the certificate bounds them all."""
+"""Solvers by name (the entry-point group spendwise.solvers, planner/registry.py). Each returns
+the best schedule of a family; the certificate bounds them all."""
 from __future__ import annotations
 
-from planner.jsonio import InputError
+from typing import Any
+
+from planner import registry
 from planner.solvers._base import InfeasibleError, Solver
 from planner.solvers.certificate import METHODS, Certificate, free_form, free_schedule
-from planner.solvers.closed_form import ClosedFormSolver
-from planner.solvers.grid import GridSolver
-
-SOLVERS = ("closed-form", "grid", "optuna")
 
 
-def make_solver(name: str, *, trials: int = 100, seed: int = 0, storage: str | None = None,
-                study: str | None = None) -> Solver:
-    """A solver by name; Optuna is imported only when its solver is made."""
-    if name == "closed-form":
-        return ClosedFormSolver()
-    if name == "grid":
-        return GridSolver()
-    if name == "optuna":
-        from planner.solvers.search import OptunaSolver
-
-        return OptunaSolver(trials=trials, seed=seed, storage=storage, study=study)
-    raise InputError(f"unknown solver {name!r}; known: {', '.join(SOLVERS)}")
+def make_solver(name: str, **options: Any) -> Solver:
+    """The registered solver called name, made with its options (e.g. trials, seed, storage and
+    study for "optuna"); a solver's module is imported only when it is made."""
+    return registry.load(registry.SOLVERS, name, "solver")(**options)
 
 
-__all__ = ["METHODS", "SOLVERS", "Certificate", "InfeasibleError", "Solver", "free_form",
+__all__ = ["METHODS", "Certificate", "InfeasibleError", "Solver", "free_form",
            "free_schedule", "make_solver"]

@@ -1,23 +1,16 @@
-"""The contract every Task passes, whatever it learns: determinism in the seed, rewards in
-[0, 1], batch handling, exact save/load, JSON config, and two real engine rounds that resume
-after a crash exactly as if never interrupted. A new task adds one factory below."""
+"""The shipped task contract (bootstrapper/testing.py) on every built-in task, and on a task
+outside the repository, as its own package would run it. A new built-in task adds one factory below."""
 from __future__ import annotations
 
-import json
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from bootstrapper.engine import Progress, execute
-from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, get_task
-from planner.costs import CostModel
-from planner.models import GaussianModel
-from planner.plan import Plan
-from planner.problem import Problem
-from planner.schedules import Schedule
-from planner.solvers import free_form
+from bootstrapper.testing import TaskContract
+from tests.conftest import ROOT
 
 
 def gaussian(tmp: Path) -> Task:
@@ -26,6 +19,7 @@ def gaussian(tmp: Path) -> Task:
 
 def ddpm(tmp: Path) -> Task:
     pytest.importorskip("diffusers")
+    pytest.importorskip("torch").set_num_threads(1)  # tiny models run fastest on one thread
     from tests.bootstrapper.tasks.test_ddpm import make_task, tiny_unet
 
     tiny_unet().save_pretrained(tmp / "unet")
@@ -34,6 +28,7 @@ def ddpm(tmp: Path) -> Task:
 
 def llm(tmp: Path) -> Task:
     pytest.importorskip("transformers")
+    pytest.importorskip("torch").set_num_threads(1)
     from bootstrapper.tasks.llm import LLMConfig, LLMTask
     from tests.bootstrapper.tasks.test_llm import build_tiny_model
 
@@ -45,75 +40,87 @@ def llm(tmp: Path) -> Task:
 FACTORIES = {"gaussian": gaussian, "ddpm": ddpm, "llm": llm}
 
 
-@pytest.fixture(params=list(FACTORIES), scope="module")
-def task(request, tmp_path_factory) -> Task:
-    import torch
-
-    torch.set_num_threads(1)  # tiny models run fastest on one thread
-    return FACTORIES[request.param](tmp_path_factory.mktemp(request.param))
+class TestBuiltinTasks(TaskContract):
+    @pytest.fixture(params=list(FACTORIES), scope="class")
+    def task(self, request, tmp_path_factory) -> Task:
+        return FACTORIES[request.param](tmp_path_factory.mktemp(request.param))
 
 
-def test_generation_is_deterministic_in_the_seed_and_rewards_are_in_range(task):
-    """Same seed, same samples (same rewards); rewards are floats in [0, 1], one per sample."""
-    a, b = task.init_state(5), task.init_state(5)
-    ra, rb = task.reward(a, task.generate(a, 6)), task.reward(b, task.generate(b, 6))
-    assert ra.shape == (6,) and np.all((ra >= 0) & (ra <= 1))
-    np.testing.assert_array_equal(ra, rb)
 
 
-def test_take_concat_and_size_agree(task):
-    """Selection works on any task's batches: take picks, concat joins, size counts."""
-    state = task.init_state(0)
-    batch = task.generate(state, 5)
-    picked = task.take(batch, np.array([0, 3]))
-    assert task.size(batch) == 5 and task.size(picked) == 2
-    assert task.size(task.concat([picked, batch])) == 7
-    np.testing.assert_array_equal(task.reward(state, picked), task.reward(state, batch)[[0, 3]])
+OUTSIDE_TASK = '''
+import json
+
+import numpy as np
+import pytest
+
+from bootstrapper.tasks import Task
+from bootstrapper.testing import TaskContract
 
 
-def test_evaluate_reports_a_reward_in_range(task):
-    metrics = task.evaluate(task.init_state(0))
-    assert 0 <= metrics["reward"] <= 1 and all(isinstance(v, float) for v in metrics.values())
+class DiceTask(Task):
+    """Samples are die faces 0..5, reward face / 5; training raises the bias toward high faces."""
+
+    name = "dice"
+
+    def init_state(self, seed):
+        return {"rng": np.random.default_rng(seed), "bias": 0.0}
+
+    def generate(self, state, n):
+        p = np.exp(state["bias"] * np.arange(6))
+        return state["rng"].choice(6, size=n, p=p / p.sum())
+
+    def reward(self, state, batch):
+        return batch / 5.0
+
+    def train(self, state, kept):
+        return {**state, "bias": state["bias"] + 0.01 * float(np.sum(kept))}
+
+    def evaluate(self, state):
+        p = np.exp(state["bias"] * np.arange(6))
+        return {"reward": float(p @ np.arange(6) / p.sum() / 5)}
+
+    def save(self, state, folder):
+        (folder / "dice.json").write_text(json.dumps({"bias": state["bias"], "rng": state["rng"].bit_generator.state}))
+
+    def load(self, folder):
+        saved = json.loads((folder / "dice.json").read_text())
+        rng = np.random.default_rng()
+        rng.bit_generator.state = saved["rng"]
+        return {"rng": rng, "bias": saved["bias"]}
 
 
-def test_save_load_continues_identically(task, tmp_path):
-    """After save + load the task generates, trains and evaluates exactly as without the detour."""
-    state = task.init_state(1)
-    state = task.train(state, task.generate(state, 4))
-    task.save(state, tmp_path)
-    loaded = task.load(tmp_path)
-    first, second = task.generate(state, 4), task.generate(loaded, 4)
-    np.testing.assert_array_equal(task.reward(state, first), task.reward(loaded, second))
-    assert task.evaluate(task.train(state, first)) == task.evaluate(task.train(loaded, second))
+class LoadedDiceTask(DiceTask):
+    """Breaks the contract: rewards up to 2."""
+
+    def reward(self, state, batch):
+        return batch / 2.5
 
 
-def test_config_round_trips_through_json(task):
-    again = type(task).from_json(json.loads(json.dumps(task.config.to_json())))
-    assert again.config == task.config
+class TestDice(TaskContract):
+    @pytest.fixture
+    def task(self):
+        return DiceTask()
 
 
-class Crash(Exception):
-    pass
+class TestLoadedDice(TaskContract):
+    @pytest.fixture
+    def task(self):
+        return LoadedDiceTask()
+'''
 
 
-def test_two_engine_rounds_resume_exactly_after_a_crash(task, tmp_path):
-    """Two small proportional-selection rounds through the real engine; a crash after round 0's
-    commit, then a resume, gives the same log as an uninterrupted run."""
-    problem = Problem(GaussianModel(), CostModel(1.0, 1.0), 40.0, max_rounds=2)
-    plan = Plan(problem, Schedule("free", (3, 4)), "contract", free_form(problem), task=task.name)
-
-    def crash(record):
-        if record["round"] == 0:
-            raise Crash
-
-    logs = []
-    for name, progress in (("plain", None), ("crashed", Progress(round_done=crash))):
-        folder = tmp_path / name
-        RunDir(folder).prepare(plan.to_json(), {"task": task.name})
-        if progress:
-            with pytest.raises(Crash):
-                execute(plan, task, folder, seed=2, progress=progress)
-        history = execute(plan, task, folder, seed=2)
-        logs.append([{k: v for k, v in r.items() if k != "seconds"} for r in history])
-    assert logs[0] == logs[1] and len(logs[0]) >= 1
-    assert logs[0][-1]["spent"] <= 40.0
+def test_a_task_outside_the_repository_runs_the_shipped_contract(tmp_path):
+    """A package of its own (a folder outside the repository) imports the contract and runs it with
+    pytest: the task that keeps it passes every check, the one whose rewards leave [0, 1] fails."""
+    assert not tmp_path.is_relative_to(ROOT)
+    (tmp_path / "test_dice.py").write_text(OUTSIDE_TASK)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "test_dice.py"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    passed = {line.split("::")[1] + "::" + line.split("::")[2] for line in run.stdout.splitlines()
+              if line.startswith("PASSED")}
+    failed = {line.split("::")[1] + "::" + line.split("::")[2].split(" ")[0] for line in run.stdout.splitlines()
+              if line.startswith("FAILED")}
+    checks = [name for name in dir(TaskContract) if name.startswith("test_")]
+    assert passed >= {f"TestDice::{name}" for name in checks}, run.stdout
+    assert "TestLoadedDice::test_generation_is_deterministic_in_the_seed_and_rewards_are_in_range" in failed

@@ -1,0 +1,31 @@
+"""What another package would register: a reward model kind and a `plan` subcommand that
+spendwise does not ship (tests/planner/test_registry.py installs them by entry point)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import ClassVar
+
+from planner.models import SurrogateModel
+
+HELP = "say hello (a command another package contributes)"
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyModel(SurrogateModel):
+    """The surrogate's recursion under a kind of its own, with defaults: g_{t+1} = a g_t + b / n_t."""
+
+    r_star: float = 0.9
+    g0: float = 0.5
+    a: float = 0.6
+    b: float = 0.5
+    kind: ClassVar[str] = "tiny"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default="world")
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"hello {args.name}")
+    return 0
