@@ -51,7 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     study = read_json(args.study, "study results")
     runs = study_runs(study)
-    fitted = fit(Observations.pool(runs), "surrogate")
+    pooled = Observations.pool(runs)
+    fitted = fit(pooled, "surrogate")
     if fitted.unidentified():
         raise InputError(f"the study's rounds do not pin the surrogate down: {fitted.unidentified()}")
     rounds = sum(len(r.n) for r in runs)
@@ -60,7 +61,8 @@ def main() -> None:
               "rounds": rounds, "runs": len(runs), "study": args.study.name, "command": study["command"],
               "measured": study["machine"]["when"], "task_config": study["task_config"],
               "initial": study["initial"], "schedules": study["plans"],
-              "kept": "each round's planned n (the study logs spend and reward per round)"}
+              "kept": "each round's planned n (the study logs spend and reward per round)",
+              "transitions": {"n": pooled.n.tolist(), "before": pooled.before.tolist(), "after": pooled.after.tolist()}}
     prior = TaskPrior(study["task"], fitted.model, source, fitted.to_json())
     atomic_write_json(args.out, prior.to_json())
     estimates = ", ".join(f"{k} {v['value']:.4g} [{v['low']:.3g}, {v['high']:.3g}]"

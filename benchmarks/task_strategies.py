@@ -1,22 +1,27 @@
 """Studies 2 and 3 — a real task (ddpm: MNIST denoising; llm: word problems with SmolLM2):
-constant, linear and exponential schedules picked by hand as in the paper, and the planner's
-auto-tuned plan (`plan tune`, its pilots taking --pilot of the budget), all at the same total compute, several seeds.
+constant, linear and exponential schedules with the bases a user would hand-pick (1.5^t, 2^t,
+3^t), and the planner's auto-tuned run (`plan tune`: the task prior's plan, refitted and replanned
+after every round), all at the same total compute, several seeds.
 
-    python3 benchmarks/task_strategies.py --task ddpm --budget 360 --seeds 3 --rounds 4 --pilot 0.3 \
-        -o eval_images=32 -o num_threads=1                                      # 86 min here
-    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --pilot 0.5 --batch 2 \
-        -o eval_per_level=32 -o num_threads=2                                   # 1 h 42 min here
+    python3 benchmarks/task_strategies.py --task ddpm --budget 720 --seeds 3 --rounds 5 \
+        -o eval_images=32 -o num_threads=1                       # ~18 min per seed and strategy
+    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --batch 2 \
+        -o eval_per_level=32 -o num_threads=2
     python3 benchmarks/task_strategies.py --task ddpm --quick --model-path TINY_UNET_FOLDER
 
-The budget is in seconds of this machine: c_g and c_t are measured (seconds per generated and
-per trained sample) and the per-round cost is the measured evaluation time. Writes
-results/<task>_study.json and .png (reward vs compute; final reward with error bars over seeds;
-final accuracy per level where the task reports one, as the llm task does).
+The budget is in seconds of this machine: c_g and c_t are measured once (seconds per generated
+and per trained sample) and the per-round cost is the measured evaluation time; the measurement
+is kept in the study folder, so a killed study resumes (rerun the same command: finished runs are
+read back, an unfinished one continues from its last round) at the same costs. Runs go seed by
+seed, so a study cut short still has whole seeds. Writes results/<task>_study.json and .png.
+The hand-picked schedules are sized to spend the budget by the model `plan --task` uses (the
+task's prior for its shipped model, else a vague one from the starting reward); a shape that model
+deems unaffordable is sized by the vague one (the ledger trims a last round the money cannot pay).
 """
 from __future__ import annotations
 
 import argparse
-import shutil
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -25,35 +30,83 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, figure, save, save_figure, table  # noqa: E402
+from benchmarks.common import RESULTS, save, table  # noqa: E402
+from benchmarks.study_plot import plot  # noqa: E402
 from bootstrapper.calibrate import measure  # noqa: E402
-from bootstrapper.tasks import task_config  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
-from bootstrapper.tasks import get_task  # noqa: E402
+from bootstrapper.tasks import make_task  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
-from planner.jsonio import InputError  # noqa: E402
+from planner.jsonio import InputError, atomic_write_json, read_json  # noqa: E402
 from planner.plan import Plan  # noqa: E402
+from planner.priors import load_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402
+from planner.registry import prior_path  # noqa: E402
 from planner.schedules import FAMILIES, Schedule  # noqa: E402
 from planner.sizing import size  # noqa: E402
 from planner.solvers import free_form  # noqa: E402
 
-HAND_PICKED = {"constant": ("constant", 0.0), "linear": ("linear", 1.0)}
+TUNED = "planner (tuned)"
 
 
 def hand_plan(problem: Problem, family: str, param: float, rounds: int, task: str) -> Plan:
-    """A hand-picked shape with `rounds` rounds, sized (by the prior) to spend the budget."""
+    """A hand-picked shape with `rounds` rounds, sized (by the problem's model) to spend the budget."""
     shape = FAMILIES[family].shape(np.array(param), np.arange(rounds, dtype=float))
     sized = size(problem, shape[None, :], np.array([rounds]))
     schedule = Schedule.from_array(family, sized.n[0], float(sized.n0[0]), None if family == "constant" else param)
     return Plan(problem, schedule, "hand-picked", free_form(problem), task=task)
 
 
-def run(plan: Plan, task, folder: Path, seed: int) -> list[dict]:
+def hand_picked(problem: Problem, fallback: Problem, rounds: int, bases: list[float], task: str) -> dict[str, Plan]:
+    """Constant, linear and one exponential per base, each with `rounds` rounds, sized by the problem's
+    model, or by the fallback's where that model deems the shape unaffordable (e.g. the DDPM prior
+    predicts that 3^t's first rounds, a few samples each, would ruin the model)."""
+    shapes = {"constant": ("constant", 0.0), "linear": ("linear", 1.0),
+              **{f"exponential {b:g}^t": ("exponential", b) for b in bases}}
+    plans = {}
+    for label, (family, param) in shapes.items():
+        try:
+            plans[label] = hand_plan(problem, family, param, rounds, task)
+        except InputError:
+            plans[label] = hand_plan(fallback, family, param, rounds, task)
+    return plans
+
+
+def calibrated(task, folder: Path, settings: dict, samples: int) -> dict:
+    """The study's measured costs and starting metrics: measured once and kept in the folder, so a
+    resumed study runs at the same costs; a folder made with other settings is refused."""
+    path = folder / "calibration.json"
+    if path.exists():
+        saved = read_json(path, "the study's calibration")
+        if saved["settings"] != settings:
+            raise InputError(f"{folder} holds a study made with other settings ({saved['settings']}); "
+                             "pass the same ones, another --out, or delete that folder")
+        return saved
+    start = task.init_state(0)
+    probe = measure(task, start, samples)
+    initial, eval_seconds = timed(lambda: task.evaluate(start))
+    if initial["reward"] <= 0:
+        raise InputError(f"the starting model scores 0 on {task.name}'s held-out set, so proportional selection "
+                         "would keep nothing; start from a model that solves some of it")
+    saved = {"settings": settings, "initial": {k: float(v) for k, v in initial.items()},
+             "costs": CostModel(probe["cg"], probe["ct"], eval_seconds).to_json()}
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, saved)
+    return saved
+
+
+def timed(call):
+    """call()'s result and its seconds."""
+    started = time.perf_counter()
+    out = call()
+    return out, time.perf_counter() - started
+
+
+def run_hand(plan: Plan, task, folder: Path, seed: int) -> list[dict]:
+    """Run (or resume, or read back) one hand-picked run."""
     with RunDir(folder) as run_dir:  # locked: a second study on the same folder is refused
-        run_dir.prepare(plan.to_json(), {"task": task.name, "seed": seed})
+        run_dir.prepare(plan.to_json(), {"task": task.name, "task_config": task.config.to_json(), "seed": seed})
         return execute(plan, task, folder, seed)
 
 
@@ -63,62 +116,57 @@ def main() -> None:
     parser.add_argument("--budget", type=float, help="seconds of compute per strategy and seed")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the hand-picked schedules")
-    parser.add_argument("--base", type=float, default=2.0, help="hand-picked exponential base (paper: 2 for LLM)")
+    parser.add_argument("--bases", default="1.5,2,3", help="hand-picked exponential bases (comma-separated)")
     parser.add_argument("--batch", type=int, default=8, help="kept samples per round are multiples of this")
-    parser.add_argument("--pilot", type=float, default=0.1, help="share of the budget for plan tune's pilots")
-    parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds, 40 %% pilots: checks the outputs")
+    parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds: checks the outputs")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option")
     parser.add_argument("--model-path", help="local model folder (default: the task's shipped model)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     seeds, rounds = (1, 3) if args.quick else (args.seeds, args.rounds)
-    task_cls = get_task(args.task)
-    task = task_cls(task_config(task_cls, args.option, args.model_path))
-    start = task.init_state(0)
-    probe = measure(task, start, samples=8 if args.quick else 32)
-    t0 = time.perf_counter()
-    initial = task.evaluate(start)
-    eval_seconds = time.perf_counter() - t0
-    if initial["reward"] <= 0:
-        raise InputError(f"the starting model scores 0 on {args.task}'s held-out set, so proportional selection "
-                         "would keep nothing; start from a model that solves some of it")
-    costs = CostModel(probe["cg"], probe["ct"], eval_seconds)
-    # quick: about 16 rounds of two batches, so each quick pilot (20 %) affords its 3 rounds
-    budget = args.budget or (16 * (eval_seconds + 2 * args.batch * (2 * costs.cg + costs.ct)) if args.quick
-                             else 200 * eval_seconds)
-    pilot = 0.4 if args.quick else args.pilot
-    problem = Problem(prior_model(initial["reward"]), costs, budget, args.batch, max(rounds, 12))
-    plans = {name: hand_plan(problem, family, param, rounds, task.name) for name, (family, param) in HAND_PICKED.items()}
-    plans[f"exponential {args.base:g}^t"] = hand_plan(problem, "exponential", args.base, rounds, task.name)
+    bases = [float(b) for b in args.bases.split(",")]
+    task = make_task(args.task, args.option, args.model_path)
     name = f"{args.task}_study" + ("_quick" if args.quick else "")
     folder = args.out / f"{name}_runs"
-    shutil.rmtree(folder, ignore_errors=True)  # run directories refuse another plan: start clean
-    curves, failures = {}, {}
+    settings = {"task": args.task, "task_config": task.config.to_json(), "budget": args.budget, "batch": args.batch,
+                "rounds": rounds, "bases": bases}
+    cal = calibrated(task, folder, settings, 8 if args.quick else 32)
+    initial, costs = cal["initial"], CostModel(**cal["costs"])
+    # quick: about 16 rounds of two batches
+    budget = args.budget or (16 * (costs.c_round + 2 * args.batch * (2 * costs.cg + costs.ct)) if args.quick
+                             else 200 * costs.c_round)
+    shipped = prior_path(args.task) if args.model_path is None else None  # a prior is for the shipped model only
+    prior = load_prior(shipped, args.task) if shipped else None
+    model = prior.model if prior else prior_model(initial["reward"])
+    problem = Problem(model, costs, budget, args.batch, max(rounds, 12))
+    vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
+    plans = hand_picked(problem, vague, rounds, bases, task.name)
+    curves: dict[str, list] = {}
     for seed in range(seeds):
-        strategies = dict(plans)
-        try:
-            tuned = tune(task, problem, pilot, folder / f"tune-{seed}", seed)
-            strategies["planner (tuned)"] = tuned.plan
-        except InputError as e:  # e.g. pilots that kept nothing: reported, not hidden
-            failures[f"planner (tuned), seed {seed}"] = str(e)
-        for label, plan in strategies.items():
-            history = run(plan, task, folder / f"{label.split()[0]}-{seed}", seed)
-            spent0 = tuned.pilot_spent if label == "planner (tuned)" else 0.0
-            curves.setdefault(label, []).append([{"spent": spent0 + r["spent"], **r["metrics"]} for r in history])
+        for label, plan in plans.items():
+            history = run_hand(plan, task, folder / f"{label.split()[-1]}-{seed}", seed)
+            curves.setdefault(label, []).append(points(history))
+        tuned = tune(task, problem, folder / f"tuned-{seed}", seed, prior.model if prior else None,
+                     prior.evidence() if prior else None)
+        curves.setdefault(TUNED, []).append(points(tuned.history))
+        print(f"seed {seed}: tuned schedule {tuned.schedule}", flush=True)
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
     print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
           f"budget {budget:.0f} s per run")
     print(table([{**r, **r["metrics"]} for r in rows],
                 [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]
-                + [(k, ".4f") for k in accuracies(rows)]))
-    for what, why in failures.items():
-        print(f"{what} failed: {why}")
-    plot(curves, rows, initial["reward"], args.out / f"{name}.png", args.task)
+                + [(k, ".4f") for k in sorted(rows[0]["metrics"]) if k.startswith("acc_")]))
+    plot(curves, rows, initial, args.out / f"{name}.png", args.task, costs)
     result = {"task": args.task, "task_config": task.config.to_json(), "initial": initial, "costs": costs.to_json(),
-              "budget": budget, "pilot_share": pilot, "seeds": seeds, "rows": rows, "failures": failures,
-              "plans": {k: list(p.schedule.n) for k, p in plans.items()},
-              "curves": curves}
+              "budget": budget, "seeds": seeds, "rows": rows, "regret": regret(curves),
+              "prior": prior.describe() if prior else "vague (from the starting reward)",
+              "plans": {k: list(p.schedule.n) for k, p in plans.items()}, "curves": curves}
     print(f"wrote {save(name, result, args.out)}")
+
+
+def points(history: list[dict]) -> list[dict]:
+    """A run's curve: spend and held-out metrics after each evaluated round."""
+    return [{"spent": r["spent"], "kept": r["kept"], **r["metrics"]} for r in history if r["reward"] is not None]
 
 
 def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:
@@ -133,37 +181,22 @@ def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:
             "metrics": {k: float(v.mean()) for k, v in values.items()}, "metrics_se": se}
 
 
-def accuracies(rows: list[dict]) -> list[str]:
-    """The per-level accuracy metrics the task reports (llm: acc_base, acc_p1; none for ddpm)."""
-    return sorted(k for k in rows[0]["metrics"] if k.startswith("acc_")) if rows else []
-
-
-def plot(curves: dict, rows: list[dict], initial: float, path: Path, task: str) -> None:
-    """Reward vs compute per run; final reward by strategy; and, where the task reports accuracies per
-    level (llm: acc_base, acc_p1), the final accuracy of each level by strategy. Error bars: SE over seeds."""
-    levels = accuracies(rows)
-    fig, axes = figure(1, 3 if levels else 2, figsize=(16 if levels else 11, 4))
-    left, right = axes[0], axes[1]
-    for label, runs in curves.items():
-        for i, run in enumerate(runs):
-            left.plot([0] + [p["spent"] for p in run], [initial] + [p["reward"] for p in run], marker=".",
-                      color=f"C{list(curves).index(label)}", alpha=0.8, label=label if i == 0 else None)
-    left.set(xlabel="compute spent (s)", ylabel="held-out reward", title=f"{task}: reward vs compute")
-    left.legend(fontsize=7)
-    right.bar(range(len(rows)), [r["final_reward"] for r in rows], yerr=[r["se"] or 0 for r in rows], capsize=4)
-    right.axhline(initial, color="k", ls=":", label="before bootstrapping")
-    right.set_xticks(range(len(rows)), [r["strategy"] for r in rows], rotation=20, fontsize=7)
-    right.set(ylabel="final held-out reward (mean ± SE)", title="same compute, by strategy")
-    right.legend(fontsize=7)
-    if levels:
-        width = 0.8 / len(levels)
-        for j, level in enumerate(levels):
-            axes[2].bar(np.arange(len(rows)) + j * width, [r["metrics"][level] for r in rows], width, capsize=3,
-                        yerr=[r["metrics_se"][level] or 0 for r in rows], label=level.removeprefix("acc_"))
-        axes[2].set_xticks(np.arange(len(rows)) + 0.4 - width / 2, [r["strategy"] for r in rows], rotation=20, fontsize=7)
-        axes[2].set(ylabel="final held-out accuracy (mean ± SE)", title="accuracy by level")
-        axes[2].legend(fontsize=7, title="level")
-    save_figure(fig, path)
+def regret(curves: dict[str, list[list[dict]]]) -> dict | None:
+    """The tuned run's final reward minus the best and the median hand-picked strategy's, paired by
+    seed (the same seed's runs share their random streams): mean and SE over the seeds."""
+    if TUNED not in curves:
+        return None
+    final = {k: np.array([run[-1]["reward"] for run in runs]) for k, runs in curves.items()}
+    hand = {k: v for k, v in final.items() if k != TUNED}
+    seeds = min(len(v) for v in final.values())
+    means = {k: v[:seeds].mean() for k, v in hand.items()}
+    best = max(means, key=means.get)
+    median = sorted(means, key=means.get)[len(means) // 2]
+    out = {"seeds": seeds, "best": best, "median": median}
+    for what, label in (("vs_best", best), ("vs_median", median)):
+        d = final[TUNED][:seeds] - hand[label][:seeds]
+        out[what] = {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(seeds)) if seeds > 1 else None}
+    return out
 
 
 if __name__ == "__main__":

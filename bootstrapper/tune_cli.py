@@ -1,10 +1,16 @@
-"""`plan tune --task NAME --budget B --pilot 0.1 --out plan.json`: pilot rounds, fit, plan the rest."""
+"""`plan tune --task NAME --budget B --run-dir DIR`: run the whole budget, tuning the plan as it goes.
+
+The run starts from the plan of the task's prior (or of --model, or a vague model from the
+starting reward), and after every evaluated round refits the model on the prior's measured rounds
+and the run's own, and re-solves the rest of the budget once the fit is identified. Resumable
+like `plan execute`: run the same command again after a kill.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 
-HELP = "run cheap pilot rounds on a task, fit the model, plan the rest of the budget"  # one line in `plan --help`
+HELP = "run a task on the whole budget, refitting the model and replanning the rest as rounds come in"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,53 +19,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_problem_arguments(parser)
     g = parser.add_argument_group("tuning")
-    g.add_argument("--task", required=True, help="task to run the pilots on")
-    g.add_argument("--pilot", type=float, default=0.1, help="share of the budget the pilots may spend (default 0.1)")
-    g.add_argument("--pilot-rounds", type=int, default=6, help="rounds per pilot run (default 6)")
-    g.add_argument("--run-dir", required=True, help="folder for the pilot runs (resumable like plan execute)")
-    g.add_argument("--out", required=True, metavar="PLAN.json", help="where to write the tuned plan")
+    g.add_argument("--task", required=True, help="task to run")
+    g.add_argument("--run-dir", required=True, help="run directory; created, or resumed if it exists")
     g.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
     g.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option; repeatable")
     g.add_argument("--model-path", help="local model folder for the ddpm / llm tasks")
-    g.add_argument("--trials", type=int, default=0, help="also refine the base with this many Optuna trials")
-    g.add_argument("--json", action="store_true", help="print the tuned plan as JSON")
+    g.add_argument("--eval-every", type=int, default=1, metavar="K",
+                   help="held-out evaluation after every K-th round and the last (default 1); refits wait for one")
+    g.add_argument("--trials", type=int, default=0, help="also refine the starting base with this many Optuna trials")
+    g.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_log_with(g)
 
 
 def run(args: argparse.Namespace) -> int:
+    from bootstrapper.engine import Progress
+    from bootstrapper.session import tqdm_progress
     from bootstrapper.tasks import make_task
     from bootstrapper.tune import tune
     from planner._imports import need
     from planner.cli import problem_from_args
-    from planner.jsonio import InputError, atomic_write_json, check_output_path, check_seed, dumps
+    from planner.jsonio import InputError, check_seed, dumps
+    from planner.priors import load_prior
     from planner.registry import prior_path
-    from planner.report import recommend_report
     from planner.trackers import parse_log_with
 
-    if args.pilot_rounds < 3:
-        raise InputError(f"--pilot-rounds must be at least 3 for the fit, got {args.pilot_rounds}")
-    problem, _ = problem_from_args(args)
+    problem, source = problem_from_args(args)
     check_seed("--seed", args.seed)
-    check_output_path(args.out, "--out")
+    if args.eval_every < 1:
+        raise InputError(f"--eval-every must be a whole number >= 1, got {args.eval_every}")
     if args.trials < 0:
         raise InputError(f"--trials must be >= 0, got {args.trials}")
     if args.trials:
         need("--trials", "search", "optuna")
     log_with = parse_log_with(args.log_with)
     task = make_task(args.task, args.option, args.model_path)
-    prior = problem.model if args.model or prior_path(args.task) else None  # else a vague one from round 0
-    tuned = tune(task, problem, args.pilot, args.run_dir, args.seed, args.pilot_rounds, prior, args.trials,
-                 log_with)
-    text = dumps(tuned.plan.to_json(), "the tuned plan")
-    atomic_write_json(args.out, tuned.plan.to_json())
+    shipped = None if args.model else prior_path(args.task)
+    prior = load_prior(shipped, args.task) if shipped else None
+    model = problem.model if args.model or prior else None  # else a vague one from the starting reward
+    progress = Progress() if args.no_progress else tqdm_progress()
+    tuned = tune(task, problem, args.run_dir, args.seed, model, prior.evidence() if prior else None, args.trials,
+                 args.eval_every, log_with, progress)
+    history = tuned.history
+    summary = {"run_dir": args.run_dir, "task": task.name, "seed": args.seed, "budget": problem.budget,
+               "spent": history[-1]["spent"] if history else 0.0, "rounds": len(history),
+               "schedule": tuned.schedule, "planned": list(tuned.plan.schedule.n),
+               "replans": sum(1 for r in history if r.get("replan", {}).get("refit") and "base" in r["replan"]),
+               "final_reward": history[-1]["reward"] if history else None,
+               "predicted_reward": tuned.plan.predicted_reward, "model_source": source}
+    text = dumps(summary, "the run's summary")
     if args.json:
         print(text)
         return 0
-    start = tuned.plan.start
-    print(f"pilots spent {tuned.pilot_spent:,.1f} of {problem.budget:,.1f} ({100 * tuned.pilot_spent / problem.budget:.1f} %)"
-          f" in {args.run_dir}; fitted {tuned.fit['method']} model {json.dumps(tuned.fit['model'])}")
-    print(f"the main run starts from the {start['from']} (predicted final reward: "
-          + ", ".join(f"{k} {v:.6g}" for k, v in start["predicted"].items()) + ")\n")
-    print(recommend_report(tuned.plan))
-    print(f"\nplan written to {args.out}; run it with: plan execute {args.out} --run-dir RUN --replan")
+    print(f"tuned run in {args.run_dir} (starting plan from {source})")
+    print(f"planned {summary['planned']}; ran {summary['schedule']} ({summary['replans']} replans)")
+    print(f"spent {summary['spent']:,.1f} of {problem.budget:,.1f}; final reward {summary['final_reward']} "
+          f"(the starting plan predicted {tuned.plan.predicted_reward:.6g})")
+    last_fit = next((r["replan"]["fit"] for r in reversed(history) if "fit" in r.get("replan", {})), None)
+    if last_fit:
+        print(f"last refit: {last_fit['method']} model {json.dumps(last_fit['model'])}")
     return 0

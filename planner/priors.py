@@ -3,13 +3,20 @@ where it came from, so that `plan --task NAME` plans from what that task really 
 the Gaussian warm-up) when no --model is given.
 
     {"format": 1, "task": "ddpm", "model": {"kind": "surrogate", ...},
-     "fit": {... planner.fit.Fit.to_json() ...}, "source": {"study": ..., "rounds": ..., ...}}
+     "fit": {... planner.fit.Fit.to_json() ...}, "source": {"study": ..., "rounds": ..., ...,
+     "transitions": {"n": [...], "before": [...], "after": [...]}}}
+
+The transitions (kept samples of a round, held-out reward before and after it) are the measured
+rounds themselves: `plan tune` pools them with a run's own rounds when it refits.
 """
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
+from planner.fit import Observations
 from planner.jsonio import InputError, read_json
 from planner.models import RewardModel, model_from_json
 
@@ -29,6 +36,22 @@ class TaskPrior:
         """One line for people: which prior, fitted to what."""
         return (f"the {self.task} task's prior, a surrogate fitted to {self.source.get('rounds', '?')} measured "
                 f"rounds ({self.source.get('what', 'see its file')}); pass --model FILE.json for yours")
+
+    def evidence(self) -> Observations | None:
+        """The measured transitions the prior was fitted to, for pooling with a run's own rounds
+        (None for a prior file that does not carry them)."""
+        rows = self.source.get("transitions")
+        if rows is None:
+            return None
+        try:
+            n, before, after = (np.asarray(rows[k], dtype=float) for k in ("n", "before", "after"))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"the {self.task} prior's transitions are not lists of numbers n, before, after") from None
+        if not (n.ndim == 1 and n.shape == before.shape == after.shape and len(n)
+                and np.all(np.isfinite(n)) and np.all(n >= 1) and np.all(np.isfinite(after))):
+            raise InputError(f"the {self.task} prior's transitions must be equally long lists with n >= 1 and "
+                             "finite rewards")
+        return Observations(n, before, after, None, None, {})
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "task": self.task, "model": self.model.to_json(), "fit": self.fit,

@@ -20,11 +20,19 @@ class Replan:
     note: dict
 
 
+def planned_rest(plan: Plan, history: list[dict]) -> tuple[int, ...]:
+    """The kept sizes still planned after the last round of history: the latest replan's (each
+    committed round records the schedule left after it), else the plan's own."""
+    earlier = [r["schedule"] for r in history[:-1] if "schedule" in r]
+    return tuple(int(n) for n in earlier[-1][1:]) if earlier else tuple(plan.schedule.n[len(history):])
+
+
 def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
     """Fit on the history (plus earlier runs' transitions, e.g. pilots) and plan the rest of the
-    budget from the current state; if the log cannot identify a model yet, keep the plan's rest."""
-    rest = tuple(plan.schedule.n[len(history):])
+    budget from the current state; if the log cannot identify a model yet, keep the schedule in force
+    (an earlier replan's, else the plan's)."""
+    rest = planned_rest(plan, history)
     left = plan.problem.budget - spent
     rounds_left = plan.problem.max_rounds - len(history)
     if history and history[-1]["reward"] is None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-STRATEGIES = {"constant", "linear", "exponential 2^t", "planner (tuned)"}
+STRATEGIES = {"constant", "linear", "exponential 2^t", "planner (tuned)"}  # with --bases 2
 
 
 def bench(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -90,22 +90,30 @@ def tiny_unet(tmp_path_factory) -> Path:
 
 
 def test_task_study_quick_on_a_tiny_unet(tmp_path, tiny_unet):
-    """Study 2's plumbing on a tiny UNet: the four strategies (or the tuned one's failure, named),
-    final rewards in [0, 1], each run within its budget, curves starting at the initial reward."""
-    proc = bench("task_strategies.py", "--task", "ddpm", "--quick", "--model-path", str(tiny_unet), "-o", "s=2",
-                 "-o", "reward_lo=35", "-o", "reward_hi=55", "-o", "eval_images=16", "-o", "gen_batch=16",
-                 "-o", "num_threads=1", "--out", str(tmp_path))
+    """Study 2's plumbing on a tiny UNet: the strategies, final rewards in [0, 1], each run within its
+    budget, the tuned run's regret against the hand-picked ones; run again, the study reads its
+    finished runs back (same costs, same rows) instead of running them again."""
+    command = ["task_strategies.py", "--task", "ddpm", "--quick", "--bases", "2", "--model-path", str(tiny_unet),
+               "-o", "s=2", "-o", "reward_lo=35", "-o", "reward_hi=55", "-o", "eval_images=16", "-o", "gen_batch=16",
+               "-o", "num_threads=1", "--out", str(tmp_path)]
+    proc = bench(*command)
     data = result(tmp_path, "ddpm_study_quick")
     assert "final_reward" in proc.stdout
-    ran = {r["strategy"] for r in data["rows"]}
-    assert ran | {k.split(",")[0] for k in data["failures"]} == STRATEGIES
+    assert {r["strategy"] for r in data["rows"]} == STRATEGIES
     for row in data["rows"]:
         assert 0 <= row["final_reward"] <= 1 and math.isfinite(row["spent"])
         assert row["spent"] <= data["budget"] * (1 + 1e-9)
         assert set(row["metrics_se"]) == set(row["metrics"]) >= {"reward", "psnr"}
     assert data["costs"]["cg"] > 0 and data["costs"]["ct"] > 0
-    assert set(data["curves"]) == ran and all(len(runs) == data["seeds"] == 1 for runs in data["curves"].values())
+    assert set(data["curves"]) == STRATEGIES and all(len(runs) == data["seeds"] == 1 for runs in data["curves"].values())
     assert all({"spent", "reward", "psnr"} <= set(point) for runs in data["curves"].values() for point in runs[0])
+    tuned = next(r for r in data["rows"] if r["strategy"] == "planner (tuned)")["final_reward"]
+    hand = {r["strategy"]: r["final_reward"] for r in data["rows"] if r["strategy"] != "planner (tuned)"}
+    assert data["regret"]["best"] == max(hand, key=hand.get)
+    assert data["regret"]["vs_best"]["mean"] == pytest.approx(tuned - max(hand.values()))
+    again = bench(*command)
+    assert "seed 0: tuned schedule" in again.stdout
+    assert json.loads((tmp_path / "ddpm_study_quick.json").read_text())["rows"] == data["rows"]
 
 
 def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):

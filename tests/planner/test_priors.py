@@ -2,6 +2,7 @@
 `plan --task NAME` plans from them when no --model is given and says so; bad files are one sentence."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -60,4 +61,28 @@ def test_a_malformed_prior_or_one_for_another_task_is_one_sentence(tmp_path, con
     path.write_text(content)
     with pytest.raises(InputError, match=words) as raised:
         load_prior(path, "ddpm")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("task", ["ddpm", "llm"])
+def test_a_shipped_prior_carries_the_rounds_it_was_fitted_to(task):
+    """The prior's evidence is its measured transitions: refitting them alone gives the prior's model."""
+    from planner.fit import fit
+
+    prior = load_prior(prior_path(task), task)
+    evidence = prior.evidence()
+    assert len(evidence.n) == prior.source["rounds"] and evidence.theta_before is None
+    assert fit(evidence, "surrogate").model == prior.model
+
+
+@pytest.mark.parametrize("transitions", [
+    {"n": [1, 2], "before": [0.1]}, {"n": [1], "before": [0.1], "after": ["x"]},
+    {"n": [0], "before": [0.1], "after": [0.2]}, {"n": [], "before": [], "after": []},
+    {"n": [1], "before": [0.1], "after": [float("nan")]},
+])
+def test_malformed_prior_transitions_are_one_sentence(transitions):
+    prior = load_prior(prior_path("ddpm"), "ddpm")
+    damaged = dataclasses.replace(prior, source={**prior.source, "transitions": transitions})
+    with pytest.raises(InputError, match="transitions") as raised:
+        damaged.evidence()
     assert "\n" not in str(raised.value)
