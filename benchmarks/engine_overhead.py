@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import save, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
+from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
@@ -58,7 +59,7 @@ def measure(budget: float, delay: float) -> dict:
     plan = recommend(Problem(GaussianModel(), CostModel(1.0, 3.0, 20.0), budget), task="gaussian")
     task = TimedTask(GaussianConfig(delay=delay))
     with tempfile.TemporaryDirectory() as folder:
-        RunDir(folder).prepare(plan.to_json(), {"task": "gaussian"})
+        RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed=0))
         started = time.perf_counter()
         history = execute(plan, task, folder, seed=0)
         wall = time.perf_counter() - started

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, figure, save, save_figure, scratch, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
+from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from bootstrapper.tune import tune  # noqa: E402
@@ -27,7 +28,7 @@ from planner.costs import CostModel  # noqa: E402
 from planner.models import GaussianModel  # noqa: E402
 from planner.plan import compare  # noqa: E402
 from planner.problem import Problem  # noqa: E402
-from planner.solvers import ClosedFormSolver  # noqa: E402
+from planner.solvers import make_solver  # noqa: E402
 
 TRUTH = GaussianModel(3.0, 1.0, 1.0)
 COSTS = CostModel(1.0, 3.0, 20.0)
@@ -37,7 +38,7 @@ def plans(budget: float) -> dict:
     """Every strategy's plan for this budget under the true model."""
     problem = Problem(TRUTH, COSTS, budget)
     by_strategy = {p.schedule.strategy: p for p in compare(problem, task="gaussian")}
-    closed = ClosedFormSolver().solve(problem)
+    closed = make_solver("closed-form").solve(problem)
     out = {"constant": by_strategy["constant"], "linear": by_strategy["linear"],
            "exponential (closed form)": dataclasses.replace(by_strategy["exponential"], schedule=closed),
            "planner (grid search)": by_strategy["exponential"], "free-form": by_strategy["free"]}
@@ -50,7 +51,7 @@ def simulate(plan, seeds: int, folder: str) -> np.ndarray:
     for seed in range(seeds):
         run = Path(folder) / f"{id(plan)}-{seed}"
         with RunDir(run) as run_dir:  # locked: a second study on the same folder is refused
-            run_dir.prepare(plan.to_json(), {"task": "gaussian"})
+            run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
             gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1]["reward"])
     return np.array(gaps)
 
@@ -62,7 +63,7 @@ def tuned_gaps(budget: float, seeds: int, folder: str) -> tuple[np.ndarray, list
         tuned = tune(task, Problem(GaussianModel(3.0, 2.0, 0.7), COSTS, budget), 0.1, Path(folder) / f"t{budget}-{seed}", seed)
         run = Path(folder) / f"tuned{budget}-{seed}"
         with RunDir(run) as run_dir:
-            run_dir.prepare(tuned.plan.to_json(), {"task": "gaussian"})
+            run_dir.prepare(tuned.plan.to_json(), RunConfig.for_task(task, seed))
             gaps.append(TRUTH.r_star - execute(tuned.plan, task, run, seed)[-1]["reward"])
         bases.append(tuned.plan.schedule.param)
     return np.array(gaps), bases

@@ -27,17 +27,11 @@ from typing import Any, Callable
 import numpy as np
 
 from bootstrapper.lock import RunLock, not_writable
+from bootstrapper.runconfig import RunConfig
 from planner.jsonio import InputError, atomic_write_json, fsync_dir, read_json, read_jsonl
-from planner.rounds import CHECKS, ENGINE_KEYS, check_initial, check_rounds
+from planner.rounds import CHECKS, ENGINE_KEYS, check_rounds
 
 CHECKPOINT = "checkpoint"
-# Options that change what a run computes, with their value in runs made before they were recorded:
-# a resume must give the same ones.
-RESULT_OPTIONS = {"task": None, "task_config": None, "seed": None, "calibrate": False, "replan": False,
-                  "eval_every": 1}
-RUN_TYPES = {"task": str, "task_config": dict, "seed": int, "calibrate": bool, "replan": bool, "eval_every": int,
-             "calibration": dict,
-             "calibrated_plan": dict}
 
 
 class RunDir:
@@ -68,7 +62,7 @@ class RunDir:
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT
 
-    def open(self, plan: dict, run: dict) -> bool:
+    def open(self, plan: dict, run: RunConfig) -> bool:
         """Before anything is computed: lock an existing run and check that it is this plan with
         these options and can be written (True), or check that a new run can be made here (False)."""
         if not (self.path / "run.json").exists():
@@ -84,7 +78,7 @@ class RunDir:
             raise not_writable(self.path, e) from None
         return True
 
-    def create(self, plan: dict, run: dict) -> None:
+    def create(self, plan: dict, run: RunConfig) -> None:
         """Make the run directory, locked: built beside its place, then renamed into it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         aside = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}.new"
@@ -93,7 +87,7 @@ class RunDir:
         try:
             lock = RunLock(aside)
             atomic_write_json(aside / "plan.json", plan)
-            atomic_write_json(aside / "run.json", run)
+            atomic_write_json(aside / "run.json", run.to_json())
             os.rename(aside, self.path)  # replaces nothing but an empty folder
         except BaseException as e:
             if lock is not None:
@@ -107,8 +101,10 @@ class RunDir:
         fsync_dir(self.path.parent)
         self._lock = lock
 
-    def prepare(self, plan: dict, run: dict) -> bool:
-        """open(), then create() a new run at once; True if resuming."""
+    def prepare(self, plan: dict, run: RunConfig | dict) -> bool:
+        """open(), then create() a new run at once; True if resuming. run: a RunConfig, or its JSON
+        object (read strictly, as run.json is)."""
+        run = run if isinstance(run, RunConfig) else RunConfig.from_dict(run)
         resuming = self.open(plan, run)
         if not resuming:
             self.create(plan, run)
@@ -123,36 +119,30 @@ class RunDir:
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             raise InputError(f"cannot make the run directory {self.path}: {folder} is not a writable folder")
 
-    def _check_same(self, plan: dict, run: dict) -> None:
+    def _check_same(self, plan: dict, run: RunConfig) -> None:
         old_plan = read_json(self.path / "plan.json", "the run's plan file")
         old_run = self.run_config()
         if _text(old_plan) != _text(plan):  # as JSON: a tuple in plan is a list in the file
             raise InputError(f"{self.path} belongs to a different plan; use a new --run-dir")
-        for key, default in RESULT_OPTIONS.items():
-            old, new = old_run.get(key, default), run.get(key, default)
-            if old == new:
-                continue
+        key = old_run.difference(run)
+        if key is not None:
+            old, new = getattr(old_run, key), getattr(run, key)
             if isinstance(new, bool):
                 raise InputError(f"{self.path} was started {'with' if old else 'without'} --{key}; resume it the "
                                  "same way, or use a new --run-dir")
             raise InputError(f"{self.path} was started with {key} {json.dumps(old)}, not {json.dumps(new)}; "
                              "use a new --run-dir")
 
-    def run_config(self) -> dict:
-        """run.json, checked as read back: an object whose recorded options have their types."""
+    def run_config(self) -> RunConfig:
+        """run.json, read back strictly (bootstrapper/runconfig.py)."""
         where = self.path / "run.json"
-        run = read_json(where, "the run's config")
-        if not isinstance(run, dict):
-            raise InputError(f"the run's config {where} is damaged: it is not a JSON object")
-        for key, kind in RUN_TYPES.items():
-            if key in run and (not isinstance(run[key], kind) or (kind is int and isinstance(run[key], bool))):
-                raise InputError(f"the run's config {where} is damaged: {key} is {json.dumps(run[key])}")
-        if "initial" in run:
-            check_initial(run["initial"], f"the run's config {where}")
-        return run
+        try:
+            return RunConfig.from_dict(read_json(where, "the run's config"))
+        except InputError as e:
+            raise InputError(f"the run's config {where} is damaged: {e}") from None
 
-    def update_run_config(self, run: dict) -> None:
-        atomic_write_json(self.path / "run.json", run)
+    def update_run_config(self, run: RunConfig) -> None:
+        atomic_write_json(self.path / "run.json", run.to_json())
 
     def rounds(self) -> list[dict]:
         """The committed rounds, in order; a torn, corrupted or out-of-order line is refused."""

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from bootstrapper import distributed as dist
 from bootstrapper.engine import Progress, execute, keep_plan, start_state
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, make_task
 from planner.jsonio import InputError, check_seed
@@ -15,8 +16,6 @@ from planner.plan import Plan
 from planner.replan import Replan, replan
 from planner.rounds import check_initial
 from planner.trackers import RoundLogger, hyperparameters
-
-RUN_FORMAT = 1
 
 
 @dataclasses.dataclass
@@ -31,7 +30,7 @@ class Session:
     replanning: bool
     eval_every: int  # held-out evaluation after every eval_every-th round and the last
     plan_json: dict
-    new_run: dict  # run.json of a new run (less what is measured before round 0)
+    new_run: RunConfig  # run.json of a new run (less what is measured before round 0)
     resuming: bool = False
     logger: RoundLogger | None = None  # the trackers of --log-with
 
@@ -57,8 +56,7 @@ class Session:
         if wanted is not None and wanted != task.config.to_json():
             raise InputError(f"the plan continues a pilot run made with task options {wanted}; "
                              "pass the same options")
-        run = {"format": RUN_FORMAT, "task": name, "task_config": task.config.to_json(), "seed": seed,
-               "calibrate": calibrate, "replan": replanning, "eval_every": eval_every}
+        run = RunConfig.for_task(task, seed, calibrate=calibrate, replan=replanning, eval_every=eval_every)
         session = cls(plan, task, RunDir(run_dir), seed, calibrate, replanning, eval_every, plan_json, run)
         if log_with:
             session.logger = tracker_logger(log_with, session.run_dir, lambda: session.plan, session.run_dir.run_config)
@@ -90,17 +88,18 @@ class Session:
 
     def effective_plan(self) -> Plan:
         """The plan file's plan, or the one re-solved for calibrated costs when there is one."""
-        stored = self.run_dir.run_config().get("calibrated_plan")
+        stored = self.run_dir.run_config().calibrated_plan
         return Plan.from_json(stored) if stored else self.plan
 
     def _first_round(self, state: Any) -> Plan:
         """Before round 0: evaluate the starting model and, if asked, calibrate costs and re-solve;
         a new run directory is made only then, so options the task cannot evaluate leave nothing."""
-        config = dist.on_main(self.run_dir.run_config) if self.resuming else dict(self.new_run)
-        if "initial" not in config:
-            config["initial"] = initial_metrics(self.task, state)
-        if self.calibrate and "calibration" not in config:
-            config["calibration"], config["calibrated_plan"] = dist.broadcast(self._calibrated(state))  # main's timing
+        config = dist.on_main(self.run_dir.run_config) if self.resuming else self.new_run
+        if config.initial is None:
+            config = dataclasses.replace(config, initial=initial_metrics(self.task, state))
+        if self.calibrate and config.calibration is None:
+            calibration, plan = dist.broadcast(self._calibrated(state))  # the main process's timing
+            config = dataclasses.replace(config, calibration=calibration, calibrated_plan=plan)
         save = self.run_dir.update_run_config if self.resuming else lambda c: self.run_dir.create(self.plan_json, c)
         dist.on_main(lambda: save(config))
         self.resuming = True
@@ -123,7 +122,7 @@ class Session:
 
     def refit(self, plan: Plan, history: list[dict], ledger) -> Replan:
         """The --replan replanner: refit on all rounds so far and re-solve for what is left."""
-        return replan(plan, history, ledger.spent, self.run_dir.run_config().get("initial"))
+        return replan(plan, history, ledger.spent, self.run_dir.run_config().initial)
 
     def run(self, progress: bool = True) -> list[dict]:
         """Execute or resume; returns the committed rounds."""
@@ -136,7 +135,7 @@ class Session:
 
     def summary(self, history: list[dict]) -> dict:
         """The final summary (also `plan execute --json`)."""
-        initial = self.run_dir.run_config().get("initial", {})
+        initial = self.run_dir.run_config().initial or {}
         last = history[-1] if history else {}
         return {
             "rounds_done": len(history), "rounds_planned": len(last.get("schedule", [])) + len(history),
@@ -150,7 +149,7 @@ class Session:
     def draw_report(self, history: list[dict]) -> None:
         from bootstrapper.report import plot_run
 
-        initial = self.run_dir.run_config().get("initial", {}).get("reward", float("nan"))
+        initial = (self.run_dir.run_config().initial or {}).get("reward", float("nan"))
         predicted0 = float(self.plan.outcome.trajectory[0])
         plot_run(history, self.plan.problem.budget, (initial, predicted0), self.run_dir.path / "report.png")
 
@@ -177,11 +176,11 @@ def _loads(load: Callable[[], Any], what: str) -> None:
 
 
 def tracker_logger(log_with: tuple[str, ...], run_dir: RunDir, plan: Callable[[], Plan],
-                   run_config: Callable[[], dict]) -> RoundLogger:
+                   run_config: Callable[[], RunConfig]) -> RoundLogger:
     """The trackers of a run directory (RUN_DIR/trackers), with the plan and run.json's options
     (task, task config, seed, calibration...) as hyperparameters."""
     def config() -> dict:
-        options = {k: v for k, v in run_config().items() if k not in ("format", "calibrated_plan")}
+        options = {k: v for k, v in run_config().to_json().items() if k not in ("format", "calibrated_plan")}
         return hyperparameters(plan(), **options)
 
     return RoundLogger(log_with, run_dir.path / "trackers", plan, config, run_name=run_dir.path.resolve().name)

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from bootstrapper.engine import Progress, execute
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner.costs import CostModel
@@ -90,7 +91,7 @@ class TaskContract:
         logs = []
         for name, progress in (("plain", None), ("crashed", Progress(round_done=crash))):
             folder = tmp_path / name
-            RunDir(folder).prepare(plan.to_json(), {"task": task.name})
+            RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed=2))
             if progress:
                 with pytest.raises(Crash):
                     execute(plan, task, folder, seed=2, progress=progress)

@@ -118,11 +118,12 @@ evaluates, and commits the round (checkpoint + log line) before the next. Here t
 is 1.5 while the plan assumed 1.0, so the measured rewards drift from the prediction."""),
     ("code", """import json
 from bootstrapper.engine import execute
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 
 task = GaussianTask(GaussianConfig(sigma=1.5))
-RunDir(work / "run").prepare(plan.to_json(), {"task": "gaussian"})
+RunDir(work / "run").prepare(plan.to_json(), RunConfig.for_task(task, seed=0))
 history = execute(plan, task, work / "run", seed=0)
 for r in history:
     print(f"round {r['round']:2d}  kept {r['kept']:5d}  generated {r['generated']:6d}  spent {r['spent']:8.0f}  "
@@ -146,7 +147,7 @@ gaps = {"as planned": [], "replanned": []}
 for seed in range(seeds):
     for name, hook in (("as planned", None), ("replanned", lambda p, h, l: replan(p, h, l.spent, initial))):
         folder = work / f"{name}-{seed}"
-        RunDir(folder).prepare(plan.to_json(), {"task": "gaussian"})
+        RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed))
         h = execute(plan, task, folder, seed=seed, **({"replanner": hook} if hook else {}))
         gaps[name].append(r_star - h[-1]["reward"])
 for name, g in gaps.items():
@@ -176,7 +177,7 @@ costs = CostModel(cg=0.17, ct=0.04, c_round=40.0 * eval_images / 256)
 ddpm_plan = recommend(Problem(load_model("../benchmarks/ddpm_prior.json"), costs, budget, batch=8, max_rounds=3),
                       task="ddpm")
 print(recommend_report(ddpm_plan).split("solvers")[0])
-RunDir(work / "ddpm").prepare(ddpm_plan.to_json(), {"task": "ddpm"})
+RunDir(work / "ddpm").prepare(ddpm_plan.to_json(), RunConfig.for_task(ddpm, seed=0))
 start = ddpm.evaluate(ddpm.init_state(0))
 rounds = execute(ddpm_plan, ddpm, work / "ddpm", seed=0)
 psnr = [start["psnr"]] + [r["metrics"]["psnr"] for r in rounds]

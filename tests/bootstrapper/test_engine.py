@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from bootstrapper.engine import Progress, execute
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianTask
 from tests.bootstrapper.conftest import gaussian_plan
 
 
 def run(plan, folder, seed):
-    RunDir(folder).prepare(plan.to_json(), {"task": "gaussian", "seed": seed})
+    RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(GaussianTask(), seed))
     return execute(plan, GaussianTask(), folder, seed=seed)
 
 
@@ -76,7 +77,7 @@ def test_crash_and_resume_equals_an_uninterrupted_run(fast_tmp, where):
     plan = gaussian_plan(2e4)
     full = run(plan, fast_tmp / "full", 7)
     folder = fast_tmp / "crashed"
-    RunDir(folder).prepare(plan.to_json(), {"task": "gaussian", "seed": 7})
+    RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(GaussianTask(), seed=7))
     for k in (0, 3, 8):
         with pytest.raises(Crash):
             execute(plan, GaussianTask(), folder, seed=7, progress=crash_at(k, where))
@@ -112,7 +113,7 @@ def test_eval_every_k_evaluates_every_kth_and_the_last_round(tmp_path):
     plan = gaussian_plan(2e4)
     every = run(plan, tmp_path / "every", 0)
     folder = tmp_path / "sparse"
-    RunDir(folder).prepare(plan.to_json(), {"task": "gaussian", "seed": 0})
+    RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(GaussianTask(), seed=0))
     sparse = execute(plan, GaussianTask(), folder, seed=0, eval_every=3)
     last = len(sparse) - 1
     assert [r["round"] for r in sparse if r["reward"] is not None] == \

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bootstrapper.engine import execute, run_round
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner import Advisor
@@ -95,8 +96,9 @@ def test_log_costs_add_up_to_the_ledger(tmp_path_factory, schedule, acceptance, 
     budget = max(extra * sum(4 * n / acceptance for n in schedule) / 2, 50.0)
     folder = tmp_path_factory.mktemp("run")
     plan = _plan(schedule, cost, budget)
-    RunDir(folder).prepare(plan.to_json(), {"task": "coin"})
-    history = execute(plan, CoinTask(acceptance), folder, seed=3)
+    task = CoinTask(acceptance)
+    RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed=3))
+    history = execute(plan, task, folder, seed=3)
     assert history, "at least one round fits"
     assert np.isclose(sum(r["cost"] for r in history), history[-1]["spent"])
     assert history[-1]["spent"] <= budget * (1 + 1e-9)

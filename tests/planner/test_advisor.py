@@ -137,7 +137,7 @@ def test_engine_and_advisor_give_the_same_schedule_for_the_same_history(tmp_path
     plan = recommend(Problem(GaussianModel(), CostModel(1.0, 3.0, 20.0), 2e4), task="gaussian")
     session = Session.open(plan.to_json(), None, str(tmp_path / "run"), 3, ["sigma=1.5"], None, replanning=True)
     history = session.run(progress=False)
-    initial = session.run_dir.run_config()["initial"]
+    initial = session.run_dir.run_config().initial
     advisor = Advisor(**problem, initial_reward=initial["reward"], initial_metrics=initial)
     assert advisor.schedule == plan.schedule.n
     assert any(r["replan"]["refit"] for r in history) and any(r["schedule"] != list(plan.schedule.n[r["round"] + 1:])

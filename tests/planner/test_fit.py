@@ -46,7 +46,7 @@ def gaussian_runs(fast_tmp, count: int):
     plan, task = gaussian_plan(2e4), GaussianTask()
     initial = task.evaluate(task.init_state(0))
     for seed in range(count):
-        RunDir(fast_tmp / str(seed)).prepare(plan.to_json(), {"task": "gaussian"})
+        RunDir(fast_tmp / str(seed)).prepare(plan.to_json(), {"task": "gaussian", "seed": seed})
         yield Observations.from_log(execute(plan, task, fast_tmp / str(seed), seed=seed), initial)
 
 
