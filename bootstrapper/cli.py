@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from planner.jsonio import InputError, read_json
+from planner.jsonio import read_json
+
+from planner.validate import InputError
 
 HELP = "run a plan on a task round by round within the budget (resumable)"  # one line in `plan --help`
 

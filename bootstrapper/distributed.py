@@ -12,7 +12,7 @@ import functools
 import os
 from typing import Any, Callable, Iterable, TypeVar
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 
 T = TypeVar("T")
 TIMEOUT_ENV = "SPENDWISE_DIST_TIMEOUT"  # seconds a collective waits for a lost process (default 1800)

@@ -18,10 +18,10 @@ import numpy as np
 from bootstrapper import distributed as dist
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
-from planner.jsonio import InputError
 from planner.ledger import Ledger
 from planner.plan import Plan
 from planner.replan import Replan
+from planner.validate import InputError
 
 MAX_CHUNK = 4096  # most samples asked of the task in one generate call
 

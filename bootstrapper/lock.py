@@ -13,7 +13,7 @@ import os
 import weakref
 from pathlib import Path
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 
 LOCK_FILE = ".lock"
 

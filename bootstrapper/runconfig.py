@@ -11,8 +11,10 @@ import dataclasses
 import json
 from typing import Any, ClassVar
 
-from planner.jsonio import InputError, check_seed, from_dict
+from planner.jsonio import from_dict
+
 from planner.rounds import check_initial
+from planner.validate import InputError, check_seed
 
 FORMAT = 1
 

@@ -28,8 +28,9 @@ import numpy as np
 
 from bootstrapper.lock import RunLock, not_writable
 from bootstrapper.runconfig import RunConfig
-from planner.jsonio import InputError, atomic_write_json, fsync_dir, read_json, read_jsonl
+from planner.jsonio import atomic_write_json, fsync_dir, read_json, read_jsonl
 from planner.rounds import CHECKS, ENGINE_KEYS, check_rounds
+from planner.validate import InputError
 
 CHECKPOINT = "checkpoint"
 

@@ -10,12 +10,12 @@ from bootstrapper.engine import Progress, execute, keep_plan, start_state
 from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, make_task
-from planner.jsonio import InputError, check_seed
 from planner.limits import check_scale
 from planner.plan import Plan
 from planner.replan import Replan, replan
 from planner.rounds import check_initial
 from planner.trackers import RoundLogger, hyperparameters
+from planner.validate import InputError, check_seed
 
 
 @dataclasses.dataclass

@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from bootstrapper.tune import tune
     from planner._imports import need
     from planner.cli import problem_from_args
-    from planner.jsonio import InputError, check_seed, dumps
+    from planner.jsonio import dumps
     from planner.priors import load_prior
     from planner.registry import prior_path
     from planner.trackers import parse_log_with
+    from planner.validate import InputError, check_seed
 
     problem, source = problem_from_args(args)
     check_seed("--seed", args.seed)

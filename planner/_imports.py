@@ -10,9 +10,7 @@ import contextlib
 import importlib.util
 from typing import Iterator
 
-from planner.jsonio import InputError
-
-# top-level module -> the spendwise extra that installs it (pyproject.toml [project.optional-dependencies])
+from planner.validate import InputError
 EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
           "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",
           "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}

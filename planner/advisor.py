@@ -45,21 +45,20 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import numbers
 import os
 from collections.abc import Mapping
 
 import planner.replan as replanning
 from planner import registry
 from planner.costs import CostModel
-from planner.jsonio import InputError, check_positive
 from planner.ledger import Ledger
-from planner.limits import check_count, check_plan, check_scale
-from planner.rounds import check_initial, check_rounds
+from planner.limits import check_plan, check_scale
 from planner.models import DEFAULT_MODEL, RewardModel, load_model, model_from_json
 from planner.plan import Plan, recommend
 from planner.problem import Problem
+from planner.rounds import check_initial, check_rounds
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
+from planner.validate import InputError, check_count, check_number, check_positive, check_unit
 
 FORMAT = 1  # of state_dict()
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
@@ -95,7 +94,7 @@ class Advisor:
         if initial_reward is not None or initial_metrics is not None:
             if initial_reward is None:
                 raise InputError("initial_metrics need initial_reward as well")
-            initial = _metrics(initial_metrics, _unit("initial_reward", initial_reward), "initial_metrics")
+            initial = _metrics(initial_metrics, check_unit("initial_reward", initial_reward), "initial_metrics")
         self.plan: Plan = recommend(problem)  # the plan for the whole budget, as `plan` prints it
         check_plan(self.plan)
         self.replanning = replan
@@ -174,7 +173,7 @@ class Advisor:
             raise InputError(f"generated={generated} is fewer than kept={kept}: every kept sample was generated")
         if reward is None and metrics is not None:
             raise InputError("metrics are held-out metrics: give them with the reward they come with")
-        reward = None if reward is None else _unit("reward", reward)
+        reward = None if reward is None else check_unit("reward", reward)
         metrics = {} if reward is None else _metrics(metrics, reward, "metrics")
         generation_reward, generation_reward_se = self._generation(kept, generated, generation_reward,
                                                                    generation_reward_se)
@@ -206,7 +205,7 @@ class Advisor:
             return mean, math.sqrt(mean * (1 - mean) / generated) if generated > 1 else None
         if se is not None:
             check_positive("generation_reward_se", se, allow_zero=True)
-        return _unit("generation_reward", mean), None if se is None else float(se)
+        return check_unit("generation_reward", mean), None if se is None else float(se)
 
     def _replan(self) -> replanning.Replan:
         """The engine's step after a round: refit and re-solve (replan=True), or the plan's own rest.
@@ -230,8 +229,8 @@ class Advisor:
             raise InputError(f"seconds {was} recorded for earlier rounds; record them for every round or none")
         if generating is None:
             return None
-        return {"generate": _nonnegative("seconds_generating", generating),
-                "train": _nonnegative("seconds_training", training)}
+        return {"generate": check_positive("seconds_generating", generating, allow_zero=True),
+                "train": check_positive("seconds_training", training, allow_zero=True)}
 
     # ---- sizing the round --------------------------------------------------------------------
 
@@ -363,36 +362,13 @@ def _describe(model: dict) -> str:
     return model["kind"] + " " + " ".join(f"{k}={v:.4g}" for k, v in model.items() if k != "kind")
 
 
-def _number(name: str, value: object) -> float:
-    """A finite real number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _unit(name: str, value: object) -> float:
-    """A reward: a finite number in [0, 1]."""
-    x = _number(name, value)
-    if not 0 <= x <= 1:
-        raise InputError(f"{name} must be in [0, 1], got {value!r}")
-    return x
-
-
-def _nonnegative(name: str, value: object) -> float:
-    """Seconds: a finite number >= 0."""
-    x = _number(name, value)
-    if x < 0:
-        raise InputError(f"{name} must be >= 0, got {value!r}")
-    return x
-
-
 def _metrics(metrics: Mapping[str, float] | None, reward: float, what: str) -> dict[str, float]:
     """Extra metrics (e.g. "theta") as floats, with "reward" set to the reward given."""
     if metrics is None:
         return {"reward": reward}
     if not isinstance(metrics, Mapping) or not all(isinstance(k, str) for k in metrics):
         raise InputError(f"{what} must be a dict of name -> number, got {metrics!r}")
-    out = {k: _number(f"{what}[{k!r}]", v) for k, v in metrics.items()}
+    out = {k: check_number(f"{what}[{k!r}]", v) for k, v in metrics.items()}
     if out.setdefault("reward", reward) != reward:
         raise InputError(f"{what}['reward'] = {out['reward']!r} differs from the reward given, {reward!r}")
     return out

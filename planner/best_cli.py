@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 
 HELP = "the best plan found so far in a shared Optuna study (--storage, --study)"  # one line in `plan --help`
 

@@ -15,7 +15,7 @@ import warnings
 
 from planner import registry
 from planner._imports import try_import
-from planner.jsonio import InputError
+from planner.validate import InputError
 
 HELP = "the best exponential schedule for a budget (the default command)"
 DEFAULT = "recommend"
@@ -73,9 +73,9 @@ def problem_from_args(args: argparse.Namespace):
     """Build and validate the Problem named by the flags, and say which model it holds (see
     model_from_args); InputError on any bad value."""
     from planner.costs import CostModel
-    from planner.jsonio import check_positive
     from planner.limits import check_scale
     from planner.problem import Problem
+    from planner.validate import check_positive
 
     for flag in ("budget", "cg", "ct"):
         check_positive(f"--{flag}", getattr(args, flag))
@@ -110,7 +110,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_output_arguments(args: argparse.Namespace) -> None:
     """Everything about the output flags that can be wrong, checked before any work."""
     from planner._imports import need
-    from planner.jsonio import check_output_path, check_seed
+    from planner.jsonio import check_output_path
+    from planner.validate import check_seed
 
     if args.trials < 0:
         raise InputError(f"--trials must be >= 0, got {args.trials}")

@@ -10,8 +10,8 @@ import dataclasses
 
 import numpy as np
 
-from planner.jsonio import InputError, check_positive
 from planner.models import RewardModel
+from planner.validate import InputError, check_positive
 
 SELECTIONS = ("proportional", "fixed")
 

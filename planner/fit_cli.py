@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def initial_metrics(log: Path) -> dict | None:
     """The starting model's metrics recorded in run.json beside a round log, if any (checked)."""
-    from planner.jsonio import InputError, read_json
+    from planner.jsonio import read_json
+    from planner.validate import InputError
 
     path = log.parent / "run.json"
     if not path.exists():
@@ -37,7 +38,8 @@ def initial_metrics(log: Path) -> dict | None:
 
 def read_log(path: str, kind: str) -> list[dict]:
     """A round log, checked: rounds in order, counts whole, rewards in [0, 1], and theta usable."""
-    from planner.jsonio import InputError, read_jsonl
+    from planner.jsonio import read_jsonl
+    from planner.validate import InputError
 
     records = check_rounds(read_jsonl(path, "round log"), f"round log {path}", FIT_KEYS)
     has_theta = records and all("theta" in r.get("metrics", {}) for r in records)

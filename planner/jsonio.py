@@ -1,4 +1,5 @@
-"""Small JSON helpers shared by every package: atomic writes and strict dataclass loading."""
+"""Small JSON helpers shared by every package: atomic writes, strict reading of JSON files and
+logs, and strict dataclass loading."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,11 +12,9 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from planner.validate import InputError
+
 T = TypeVar("T")
-
-
-class InputError(ValueError):
-    """Bad user input; the CLI prints the message as one sentence and exits with status 2."""
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -191,42 +190,3 @@ def _coerce(value: Any, hint: Any, what: str) -> Any:
     if hint is str and not isinstance(value, str):
         raise InputError(f"{what} must be a string, not {value!r}")
     return value
-
-
-def parse_value(text: str, hint: Any, what: str) -> Any:
-    """Parse a command-line string into the type named by a dataclass field's hint."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if text.lower() in ("none", "null", ""):
-            return None
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-    try:
-        if hint is bool:
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return text.lower() in ("true", "1", "yes")
-        if hint is int:
-            return int(text)
-        if hint is float:
-            return float(text)
-        if typing.get_origin(hint) in (tuple, list):
-            inner = typing.get_args(hint)[0]
-            return tuple(parse_value(t, inner, what) for t in text.split(","))
-    except ValueError:
-        raise InputError(f"{what} must be {getattr(hint, '__name__', hint)}, not {text!r}") from None
-    return text
-
-
-def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
-    """Raise InputError naming the value unless it is a finite number > 0 (or >= 0)."""
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and (value >= 0 if allow_zero else value > 0))
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
-
-
-def check_seed(name: str, value: int) -> None:
-    """Raise InputError unless value is a whole number from 0 to 2^32 - 1 (what every RNG accepts)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
-        raise InputError(f"{name} must be a whole number from 0 to 2^32 - 1, got {value!r}")

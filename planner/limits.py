@@ -2,25 +2,13 @@
 exact) and a predicted gap that rounding has not erased. Past either, one sentence, not NaN."""
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
-from planner.jsonio import InputError
+from planner.validate import MAX_COUNT, InputError
 
 if TYPE_CHECKING:
     from planner.costs import CostModel
     from planner.plan import Plan
-
-MAX_COUNT = 2**53  # the largest count every integer up to which a float64 holds exactly
-
-
-def check_count(name: str, value: object) -> int:
-    """A sample count: a whole number from 0 to 2^53."""
-    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not whole or not 0 <= value <= MAX_COUNT:
-        raise InputError(f"{name} must be a whole number from 0 to 2^53, got {value!r}")
-    return int(value)
-
 
 def check_scale(budget: float, costs: CostModel) -> None:
     """Refuse a budget that buys more than 2^53 kept samples at these prices."""

@@ -10,10 +10,12 @@ import dataclasses
 import functools
 import math
 
-from planner.jsonio import InputError, from_dict
+from planner.jsonio import from_dict
+
 from planner.problem import Outcome, Problem
 from planner.schedules import FAMILIES, Schedule
 from planner.solvers import Certificate, free_form, free_schedule, make_solver
+from planner.validate import InputError
 
 VERSION = 1  # of the plan file format
 

@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 
 from planner.costs import CostModel
-from planner.jsonio import InputError, check_positive
 from planner.models import RewardModel
+from planner.validate import InputError, check_positive
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 
 COMMANDS, TASKS, PRIORS, MODELS, SOLVERS = (f"spendwise.{g}" for g in ("commands", "tasks", "priors", "models",
                                                                        "solvers"))

@@ -2,51 +2,33 @@
 a damaged or hand-edited log is one sentence naming the line, not a traceback or a wrong fit."""
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
-from planner.jsonio import InputError
-from planner.limits import check_count
+from planner.validate import InputError, is_number, is_unit, is_whole
 
 ENGINE_KEYS = ("round", "n", "kept", "generated", "trimmed", "cost", "spent", "reward", "metrics", "schedule")
 FIT_KEYS = ("round", "kept", "generated", "reward")
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _unit(value: Any) -> bool:
-    return _number(value) and 0 <= value <= 1
-
-
-def _whole(value: Any) -> bool:
-    try:
-        check_count("", value)
-    except InputError:
-        return False
-    return True
-
-
 def _seconds(value: Any) -> bool:
     return value is None or (isinstance(value, dict) and {"generate", "train"} <= set(value)
-                             and all(_number(v) and v >= 0 for v in value.values()))
+                             and all(is_number(v) and v >= 0 for v in value.values()))
 
 
 # key -> (test of its value, what the value must be)
 CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "round": (_whole, "a whole number"),
-    "n": (lambda v: v is None or _whole(v), "a whole number >= 0"),
-    "kept": (_whole, "a whole number from 0 to 2^53"),
-    "generated": (_whole, "a whole number from 0 to 2^53"),
+    "round": (is_whole, "a whole number"),
+    "n": (lambda v: v is None or is_whole(v), "a whole number >= 0"),
+    "kept": (is_whole, "a whole number from 0 to 2^53"),
+    "generated": (is_whole, "a whole number from 0 to 2^53"),
     "trimmed": (lambda v: isinstance(v, bool), "true or false"),
-    "cost": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
-    "spent": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "cost": (lambda v: is_number(v) and v >= 0, "a finite number >= 0"),
+    "spent": (lambda v: is_number(v) and v >= 0, "a finite number >= 0"),
     # null: a round the engine did not evaluate (execute(eval_every=K))
-    "reward": (lambda v: v is None or _unit(v), "a number in [0, 1] or null"),
-    "generation_reward": (lambda v: v is None or _unit(v), "a number in [0, 1] or null"),
-    "metrics": (lambda v: isinstance(v, dict) and all(_number(x) for x in v.values()), "an object of finite numbers"),
-    "schedule": (lambda v: isinstance(v, list) and all(_whole(x) for x in v), "a list of whole numbers"),
+    "reward": (lambda v: v is None or is_unit(v), "a number in [0, 1] or null"),
+    "generation_reward": (lambda v: v is None or is_unit(v), "a number in [0, 1] or null"),
+    "metrics": (lambda v: isinstance(v, dict) and all(is_number(x) for x in v.values()), "an object of finite numbers"),
+    "schedule": (lambda v: isinstance(v, list) and all(is_whole(x) for x in v), "a list of whole numbers"),
     "seconds": (_seconds, "null or an object of seconds >= 0 with generate and train"),
 }
 
@@ -82,7 +64,7 @@ def check_rounds(records: list[Any], where: str, required: tuple[str, ...], item
 
 def check_initial(initial: Any, where: str) -> dict:
     """The metrics before round 0 (run.json's "initial"): finite numbers, with a reward in [0, 1]."""
-    if not (isinstance(initial, dict) and CHECKS["metrics"][0](initial) and _unit(initial.get("reward"))):
+    if not (isinstance(initial, dict) and CHECKS["metrics"][0](initial) and is_unit(initial.get("reward"))):
         raise InputError(f"{where}: the initial metrics must be finite numbers with a reward in [0, 1], "
                          f"got {initial!r}")
     return initial

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from planner._imports import need, try_import
-from planner.jsonio import InputError, atomic_write_json, read_json
+from planner.jsonio import atomic_write_json, read_json
 from planner.plan import Plan
+from planner.validate import InputError
 
 TRACKERS = ("tensorboard", "mlflow", "wandb")  # each the name of its Python package and of its spendwise extra
 PROJECT = "spendwise"  # TensorBoard subfolder, MLflow experiment, W&B project

@@ -10,9 +10,7 @@ from pathlib import Path
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
 from planner import registry
 from planner._imports import try_import
-from planner.jsonio import InputError, parse_value
-
-# The prior reward-model files shipped for the built-in tasks' checkpoints (benchmarks/fit_task_prior.py
+from planner.validate import InputError, parse_value
 # writes them), registered in the group spendwise.priors so that planning finds them without the task.
 PRIORS = Path(__file__).resolve().parent.parent / "assets" / "priors"
 DDPM_PRIOR, LLM_PRIOR = PRIORS / "ddpm.json", PRIORS / "llm.json"

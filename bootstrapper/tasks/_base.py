@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from planner.jsonio import InputError, from_dict
+from planner.jsonio import from_dict
+
+from planner.validate import InputError, require
 
 
 class TaskError(InputError):
@@ -26,6 +28,11 @@ class TaskConfig:
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
+
+    def require(self, ok: bool, field: str, rule: str) -> None:
+        """For __post_init__: a TaskError "task option <field> must be <rule>, got <value>" unless ok
+        (the field is an -o option of plan execute)."""
+        require(ok, f"task option {field}", rule, getattr(self, field), TaskError)
 
 
 class Task(abc.ABC):

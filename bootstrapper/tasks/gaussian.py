@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+from bootstrapper.tasks._base import Task, TaskConfig
+from planner.validate import is_number
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,14 +24,10 @@ class GaussianConfig(TaskConfig):
     delay: float = 0.0  # seconds per generated sample, to stand in for an expensive generator
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.delay) and self.delay >= 0):
-            raise TaskError(f"gaussian task: delay must be a finite number >= 0, got {self.delay!r}")
+        self.require(is_number(self.theta0), "theta0", "a finite number")
         for name in ("sigma", "kappa"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise TaskError(f"gaussian task: {name} must be a finite number > 0, got {value!r}")
-        if not np.isfinite(self.theta0):
-            raise TaskError(f"gaussian task: theta0 must be finite, got {self.theta0!r}")
+            self.require(is_number(getattr(self, name)) and getattr(self, name) > 0, name, "a finite number > 0")
+        self.require(is_number(self.delay) and self.delay >= 0, "delay", "a finite number >= 0")
 
 
 @dataclasses.dataclass

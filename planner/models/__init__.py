@@ -4,10 +4,11 @@ model files."""
 from __future__ import annotations
 
 from planner import registry
-from planner.jsonio import InputError, from_dict, read_json
+from planner.jsonio import from_dict, read_json
 from planner.models._base import RewardModel, gap, predict
 from planner.models.gaussian import GaussianModel
 from planner.models.surrogate import SurrogateModel
+from planner.validate import InputError
 
 # Used when the user gives no model file: the paper's Gaussian warm-up with a start far from
 # the optimum (theta0 = 3 sigma), where the schedule's shape changes the result by factors.

@@ -7,8 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from planner.jsonio import InputError, check_positive
 from planner.models._base import contracting_sum
+from planner.validate import InputError, check_positive
 
 
 @dataclasses.dataclass(frozen=True)

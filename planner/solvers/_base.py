@@ -5,10 +5,10 @@ from typing import Protocol
 
 import numpy as np
 
-from planner.jsonio import InputError
 from planner.problem import Problem
 from planner.schedules import Family, Schedule
 from planner.sizing import Sized, round_counts, rounds_around, size_family
+from planner.validate import InputError
 
 
 class InfeasibleError(InputError):

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.jsonio import InputError
 from planner.problem import Problem
 from planner.schedules import FAMILIES, Schedule
 from planner.solvers._base import search
+from planner.validate import InputError
 
 
 class ClosedFormSolver:

@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from planner.jsonio import InputError
 from planner.problem import Problem
 from planner.schedules import Schedule, family as get_family
 from planner.solvers._base import InfeasibleError, search
+from planner.validate import InputError
 
 
 class OptunaSolver:

@@ -10,10 +10,10 @@ from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner.costs import CostModel
-from planner.jsonio import InputError
 from planner.models import GaussianModel
 from planner.plan import recommend
 from planner.problem import Problem
+from planner.validate import InputError
 
 
 def test_round_trips_through_json_and_reads_strictly():

@@ -19,10 +19,10 @@ from bootstrapper.session import Session
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner import Advisor
 from planner.costs import CostModel
-from planner.jsonio import InputError
 from planner.models import GaussianModel, SurrogateModel
 from planner.plan import recommend
 from planner.problem import Problem
+from planner.validate import InputError
 from tests.conftest import ROOT
 
 SECTION = "## Use spendwise from your own loop"

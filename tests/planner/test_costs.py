@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from planner.costs import CostModel
-from planner.jsonio import InputError, from_dict
+from planner.jsonio import from_dict
 from planner.models import GaussianModel, SurrogateModel
+from planner.validate import InputError
 
 N = np.array([5.0, 10.0, 40.0, 160.0])
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from planner.jsonio import InputError
 from planner.models import GaussianModel, SurrogateModel, load_model, model_from_json, predict
+from planner.validate import InputError
 
 from tests.planner.helpers import gaussian_reward, simulate_gaussian_loop, within_standard_errors
 

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from planner.jsonio import InputError
 from planner.plan import Plan, best_of_family, compare, recommend
 from planner.schedules import FAMILIES
 from planner.sizing import size_family
+from planner.validate import InputError
 
 from tests.planner.helpers import problem
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from planner.costs import CostModel
-from planner.jsonio import InputError
 from planner.models import GaussianModel, SurrogateModel
 from planner.plan import recommend
 from planner.problem import Problem
 from planner.schedules import round_down
+from planner.validate import InputError
 
 from tests.planner.exhaustive import Small, best_any_shape, best_exponential
 

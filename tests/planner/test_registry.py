@@ -8,9 +8,9 @@ import json
 import pytest
 
 from planner import Advisor, registry
-from planner.jsonio import InputError
 from planner.models import load_model
 from planner.plan import Plan
+from planner.validate import InputError
 from tests.conftest import install_entry_points, run_cli
 from tests.planner.custom import HELP, TinyModel
 

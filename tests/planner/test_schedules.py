@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.jsonio import InputError
 from planner.schedules import FAMILIES, STRATEGIES, Schedule, family, round_down
+from planner.validate import InputError
 
 T = np.arange(6, dtype=float)
 

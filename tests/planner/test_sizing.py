@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from planner.jsonio import InputError
 from planner.costs import CostModel
 from planner.models import GaussianModel, SurrogateModel
 from planner.problem import Problem
 from planner.schedules import FAMILIES
 from planner.sizing import size, size_family
+from planner.validate import InputError
 
 from tests.planner.helpers import problem
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.jsonio import InputError
 from planner.models import GaussianModel, SurrogateModel
 from planner.schedules import FAMILIES
 from planner.sizing import size_family
 from planner.solvers import make_solver
+from planner.validate import InputError
 
 from tests.planner.helpers import problem
 

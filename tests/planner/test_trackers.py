@@ -11,8 +11,8 @@ import pytest
 
 from planner import Advisor
 from planner._imports import MissingPackage
-from planner.jsonio import InputError
 from planner.trackers import TRACKERS, RoundLogger, hyperparameters, parse_log_with, round_values
+from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan
 from tests.planner.test_advisor import GaussianLoop
 

@@ -49,7 +49,7 @@ class TestBuiltinTasks(TaskContract):
 
 
 OUTSIDE_TASK = '''
-import json
+import pickle
 
 import numpy as np
 import pytest
@@ -81,13 +81,10 @@ class DiceTask(Task):
         return {"reward": float(p @ np.arange(6) / p.sum() / 5)}
 
     def save(self, state, folder):
-        (folder / "dice.json").write_text(json.dumps({"bias": state["bias"], "rng": state["rng"].bit_generator.state}))
+        (folder / "dice.pickle").write_bytes(pickle.dumps(state))
 
     def load(self, folder):
-        saved = json.loads((folder / "dice.json").read_text())
-        rng = np.random.default_rng()
-        rng.bit_generator.state = saved["rng"]
-        return {"rng": rng, "bias": saved["bias"]}
+        return pickle.loads((folder / "dice.pickle").read_bytes())
 
 
 class LoadedDiceTask(DiceTask):

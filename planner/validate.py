@@ -1,0 +1,91 @@
+"""Bad input and the checks that find it, for every package: one error class (the CLI prints it
+as one sentence and exits with status 2) and the value checks the models, costs, Advisor, run
+log, run config and task configs share. A check_* returns the value it checked (a float or an
+int) or raises "<name> must be <rule>, got <value>"; is_* are the same tests as predicates.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import typing
+from typing import Any
+
+MAX_COUNT = 2**53  # the largest count every integer up to which a float64 holds exactly
+MAX_SEED = 2**32 - 1  # the largest seed every RNG accepts
+
+
+class InputError(ValueError):
+    """Bad user input; the CLI prints the message as one sentence and exits with status 2."""
+
+
+def is_number(value: Any) -> bool:
+    """A finite real number (True and False are not numbers here)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_unit(value: Any) -> bool:
+    """A reward: a finite number in [0, 1]."""
+    return is_number(value) and 0 <= value <= 1
+
+
+def is_whole(value: Any, low: int = 0, high: int = MAX_COUNT) -> bool:
+    """A whole number (an int, or a float with no fraction) from low to high."""
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+    return whole and not isinstance(value, bool) and low <= value <= high
+
+
+def require(ok: bool, name: str, rule: str, value: Any, error: type[InputError] = InputError) -> None:
+    """Raise error("<name> must be <rule>, got <value>") unless ok."""
+    if not ok:
+        raise error(f"{name} must be {rule}, got {value!r}")
+
+
+def check_number(name: str, value: Any) -> float:
+    require(is_number(value), name, "a finite number", value)
+    return float(value)
+
+
+def check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    """A finite number > 0 (or >= 0)."""
+    require(is_number(value) and (value >= 0 if allow_zero else value > 0), name,
+            f"a finite number {'>= 0' if allow_zero else '> 0'}", value)
+    return float(value)
+
+
+def check_unit(name: str, value: Any) -> float:
+    require(is_unit(value), name, "a number in [0, 1]", value)
+    return float(value)
+
+
+def check_count(name: str, value: Any) -> int:
+    """A sample count: a whole number from 0 to 2^53 (past which float64 counts are not exact)."""
+    require(is_whole(value), name, "a whole number from 0 to 2^53", value)
+    return int(value)
+
+
+def check_seed(name: str, value: Any) -> int:
+    require(is_whole(value, 0, MAX_SEED), name, "a whole number from 0 to 2^32 - 1", value)
+    return int(value)
+
+
+def parse_value(text: str, hint: Any, what: str) -> Any:
+    """Parse a command-line string (-o KEY=VALUE) into the type named by a dataclass field's hint."""
+    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if text.lower() in ("none", "null", ""):
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+        if typing.get_origin(hint) in (tuple, list):
+            inner = typing.get_args(hint)[0]
+            return tuple(parse_value(t, inner, what) for t in text.split(","))
+    except ValueError:
+        raise InputError(f"{what} must be {getattr(hint, '__name__', hint)}, not {text!r}") from None
+    return text
