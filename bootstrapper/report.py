@@ -1,23 +1,17 @@
 """report.png: measured vs predicted reward per round, and spending against the budget."""
 from __future__ import annotations
 
-import io
 import os
 
-from planner.jsonio import atomic_write_bytes
+from planner.plot import two_panels, write_png
 
 
 def plot_run(history: list[dict], budget: float, initial: tuple[float, float], path: str | os.PathLike) -> None:
     """Write a PNG of reward per round (measured and predicted) and cumulative spending.
 
     initial: (measured, predicted) reward before round 0."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rounds = [-1] + [r["round"] for r in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, left, right = two_panels(4)
     nan = lambda values: [float("nan") if v is None else v for v in values]  # a round not evaluated / not planned
     left.plot(rounds, nan([initial[0]] + [r["reward"] for r in history]), "o-", label="measured")
     left.plot(rounds, nan([initial[1]] + [r["predicted_reward"] for r in history]), "s--", label="predicted by the plan")
@@ -28,8 +22,4 @@ def plot_run(history: list[dict], budget: float, initial: tuple[float, float], p
     right.axhline(budget, color="r", ls=":", label="budget")
     right.set(xlabel="round", ylabel="cost units", yscale="log", title="spending")
     right.legend()
-    fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, png.getvalue())
+    write_png(fig, path, dpi=100)
