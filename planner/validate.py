@@ -28,8 +28,14 @@ def is_unit(value: Any) -> bool:
     return is_number(value) and 0 <= value <= 1
 
 
+def is_int(value: Any) -> bool:
+    """An integer typed as one (True and False are not): what an int field of a config holds."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def is_whole(value: Any, low: int = 0, high: int = MAX_COUNT) -> bool:
-    """A whole number (an int, or a float with no fraction) from low to high."""
+    """A whole number (an int, or a float with no fraction, as JSON and user loops give counts)
+    from low to high."""
     whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
     return whole and not isinstance(value, bool) and low <= value <= high
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import math
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from diffusers import DDPMScheduler, UNet2DModel
 
 from bootstrapper import distributed as dist
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+from planner.validate import is_int, is_number
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "ddpm_pretrained"
 IMAGE_SIZE = 32  # MNIST's 28x28 digits padded by 2 pixels on each side
@@ -53,30 +53,24 @@ class DDPMConfig(TaskConfig):
     num_threads: int | None = None  # torch CPU threads (process-wide); None = torch's default (all cores)
 
     def __post_init__(self) -> None:
-        if self.model_path is not None and (not isinstance(self.model_path, str) or not self.model_path):
-            raise TaskError(f"ddpm model_path must be a folder path or null, got {self.model_path!r}")
-        integers = {"s": 1, "train_batch": 1, "eval_images": 1, "gen_batch": 1, "data_seed": 0}
-        if self.num_threads is not None:
-            integers["num_threads"] = 1
-        for name, minimum in integers.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise TaskError(f"ddpm {name} must be a whole number >= {minimum}, got {value!r}")
+        self.require(self.model_path is None or (isinstance(self.model_path, str) and bool(self.model_path)),
+                     "model_path", "a folder path or null")
+        for name, minimum in {"s": 1, "train_batch": 1, "eval_images": 1, "gen_batch": 1, "data_seed": 0}.items():
+            self.require(is_int(getattr(self, name)) and getattr(self, name) >= minimum, name,
+                         f"a whole number >= {minimum}")
+        self.require(self.num_threads is None or (is_int(self.num_threads) and self.num_threads >= 1), "num_threads",
+                     "a whole number >= 1 or null")
         for name in ("reward_lo", "reward_hi", "lr", "ema_decay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise TaskError(f"ddpm {name} must be a finite number, got {value!r}")
+            self.require(is_number(getattr(self, name)), name, "a finite number")
         if self.reward_lo >= self.reward_hi:
             raise TaskError(f"ddpm reward_lo ({self.reward_lo}) must be below reward_hi ({self.reward_hi})")
-        if self.lr <= 0:
-            raise TaskError(f"ddpm lr must be > 0, got {self.lr!r}")
-        if not 0 <= self.ema_decay < 1:
-            raise TaskError(f"ddpm ema_decay must be in [0, 1), got {self.ema_decay!r}")
+        self.require(self.lr > 0, "lr", "> 0")
+        self.require(0 <= self.ema_decay < 1, "ema_decay", "in [0, 1)")
         if self.device != "auto":
             try:
                 torch.device(self.device)
             except (RuntimeError, TypeError):
-                raise TaskError(f"ddpm device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}") from None
+                self.require(False, "device", "'auto', 'cpu' or 'cuda[:N]'")
 
 
 @dataclasses.dataclass(frozen=True)

