@@ -1,15 +1,23 @@
-"""Plans for the Gaussian task, shared by the bootstrapper tests."""
+"""Shared by the bootstrapper tests: plans for the Gaussian task, crashes at chosen points of a
+run, and the options of a slow `plan execute` on the Gaussian task."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from bootstrapper.engine import Progress
+from bootstrapper.testing import Crash
 from planner.costs import CostModel
 from planner.models import GaussianModel
 from planner.plan import Plan, compare, recommend
 from planner.problem import Problem
+from tests.conftest import ROOT
+
+SLOW = ["-o", "delay=4e-4", "--no-report", "--no-progress", "--seed", "3"]  # execute rounds long enough to kill
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def gaussian_plan(budget: float = 2e4, strategy: str = "exponential", **costs) -> Plan:
@@ -28,3 +36,14 @@ def plan_file(tmp_path: Path) -> Path:
     path.write_text(json.dumps(gaussian_plan().to_json()))
     return path
 
+
+def crash_at(round_: int, where: str) -> Progress:
+    """Progress hooks that crash the run mid-round (`chunk`) or right after a commit (`done`)."""
+    def chunk(kept, generated, spent):
+        if where == "chunk" and current["round"] == round_:
+            raise Crash
+    def done(record):
+        if where == "done" and record["round"] == round_:
+            raise Crash
+    current = {"round": -1}
+    return Progress(round_started=lambda t, n: current.update(round=t), chunk=chunk, round_done=done)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bootstrapper.engine import Progress, execute
+from bootstrapper.engine import execute
 from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianTask
-from tests.bootstrapper.conftest import gaussian_plan
+from tests.bootstrapper.conftest import Crash, crash_at, gaussian_plan
 
 
 def run(plan, folder, seed):
@@ -52,22 +52,6 @@ def test_fixed_ratio_selection_generates_k_per_kept(tmp_path):
     history = run(plan, tmp_path / "r", 0)
     assert all(r["generated"] == int(np.ceil(4 * r["kept"])) for r in history)
     assert history[-1]["spent"] <= plan.problem.budget
-
-
-class Crash(Exception):
-    """Stands in for a kill at a chosen point of a run."""
-
-
-def crash_at(round_: int, where: str) -> Progress:
-    """Progress hooks that crash the run mid-round (`chunk`) or right after a commit (`done`)."""
-    def chunk(kept, generated, spent):
-        if where == "chunk" and current["round"] == round_:
-            raise Crash
-    def done(record):
-        if where == "done" and record["round"] == round_:
-            raise Crash
-    current = {"round": -1}
-    return Progress(round_started=lambda t, n: current.update(round=t), chunk=chunk, round_done=done)
 
 
 @pytest.mark.parametrize("where", ["chunk", "done"])

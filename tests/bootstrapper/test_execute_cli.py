@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bootstrapper.conftest import gaussian_plan
+from tests.bootstrapper.conftest import ENV, SLOW, gaussian_plan
 from tests.conftest import ROOT, one_sentence, plan_command, run_cli
-
-SLOW = ["-o", "delay=4e-4", "--no-report", "--no-progress", "--seed", "3"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def strip(folder: Path) -> list[dict]:

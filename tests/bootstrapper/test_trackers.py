@@ -16,8 +16,7 @@ from bootstrapper import session as session_module
 from planner.cli import main
 from planner.plan import Plan
 from planner.trackers import round_values
-from tests.bootstrapper.test_engine import Crash, crash_at
-from tests.bootstrapper.test_execute_cli import ENV, SLOW
+from tests.bootstrapper.conftest import ENV, SLOW, Crash, crash_at
 from tests.conftest import one_sentence, plan_command, run_cli
 
 pytest.importorskip("accelerate")

@@ -1,9 +1,12 @@
-"""Shared helpers for the planner tests: an explicit simulation of the Gaussian loop, problem
-builders."""
+"""Shared helpers for the planner tests: an explicit simulation of the Gaussian loop, a user's own
+loop around the Gaussian task, problem builders."""
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
+from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner.costs import CostModel
 from planner.models import GaussianModel
 from planner.problem import Problem
@@ -62,3 +65,32 @@ def problem(budget: float = 1e5, cg: float = 1.0, ct: float = 3.0, c_round: floa
     """A planning problem with the default Gaussian model unless another model is given."""
     costs = CostModel(cg, ct, c_round, selection, ratio if selection == "fixed" else 1.0)
     return Problem(model or GaussianModel(3.0, 1.0, 1.0), costs, float(budget), batch, max_rounds)
+
+
+class GaussianLoop:
+    """A user's own loop around the Gaussian task (no engine): generate, keep each sample with
+    probability R(x) until n are kept or the cap is reached, fine-tune, evaluate."""
+
+    def __init__(self, seed: int, sigma: float = 1.0):
+        self.task = GaussianTask(GaussianConfig(sigma=sigma))
+        self.state = self.task.init_state(seed)
+        self.rng = np.random.default_rng([seed, 7])
+
+    def generate_and_filter(self, n: int, cap: int | None = None) -> tuple[np.ndarray, int]:
+        cap = sys.maxsize if cap is None else cap
+        kept, generated = [], 0
+        while len(kept) < n and generated < cap:
+            need = n - len(kept)
+            chunk = int(min(cap - generated, max(16, 2 * need)))
+            x = self.task.generate(self.state, chunk)
+            accepted = np.flatnonzero(self.rng.random(chunk) < self.task.reward(self.state, x))[:need]
+            generated += int(accepted[-1]) + 1 if len(accepted) == need else chunk  # stop at the n-th keep
+            kept.extend(x[accepted])
+        return np.array(kept), generated
+
+    def finetune(self, kept: np.ndarray) -> None:
+        if len(kept):
+            self.state = self.task.train(self.state, kept)
+
+    def evaluate(self) -> float:
+        return self.task.evaluate(self.state)["reward"]

@@ -24,6 +24,7 @@ from planner.plan import recommend
 from planner.problem import Problem
 from planner.validate import InputError
 from tests.conftest import ROOT
+from tests.planner.helpers import GaussianLoop
 
 SECTION = "## Use spendwise from your own loop"
 
@@ -32,35 +33,6 @@ def readme_snippet() -> str:
     """The python block of the README's Advisor section, exactly as written there."""
     section = (ROOT / "README.md").read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
-
-class GaussianLoop:
-    """A user's own loop around the Gaussian task (no engine): generate, keep each sample with
-    probability R(x) until n are kept or the cap is reached, fine-tune, evaluate."""
-
-    def __init__(self, seed: int, sigma: float = 1.0):
-        self.task = GaussianTask(GaussianConfig(sigma=sigma))
-        self.state = self.task.init_state(seed)
-        self.rng = np.random.default_rng([seed, 7])
-
-    def generate_and_filter(self, n: int, cap: int | None = None) -> tuple[np.ndarray, int]:
-        cap = sys.maxsize if cap is None else cap
-        kept, generated = [], 0
-        while len(kept) < n and generated < cap:
-            need = n - len(kept)
-            chunk = int(min(cap - generated, max(16, 2 * need)))
-            x = self.task.generate(self.state, chunk)
-            accepted = np.flatnonzero(self.rng.random(chunk) < self.task.reward(self.state, x))[:need]
-            generated += int(accepted[-1]) + 1 if len(accepted) == need else chunk  # stop at the n-th keep
-            kept.extend(x[accepted])
-        return np.array(kept), generated
-
-    def finetune(self, kept: np.ndarray) -> None:
-        if len(kept):
-            self.state = self.task.train(self.state, kept)
-
-    def evaluate(self) -> float:
-        return self.task.evaluate(self.state)["reward"]
 
 
 def drive(advisor: Advisor, loop: GaussianLoop, honour: bool = True) -> list[float]:

@@ -14,7 +14,7 @@ from planner._imports import MissingPackage
 from planner.trackers import TRACKERS, RoundLogger, hyperparameters, parse_log_with, round_values
 from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan
-from tests.planner.test_advisor import GaussianLoop
+from tests.planner.helpers import GaussianLoop
 
 pytest.importorskip("accelerate")
 pytest.importorskip("tensorboard")
