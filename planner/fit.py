@@ -11,6 +11,11 @@ Two fits, both regressions of one round on the previous one (conditional least s
   Var(g_{t+1}) = 2 (b/n_t)(2 a g_t + b/n_t) exactly (a scaled non-central chi-square), so the
   regression is solved by feasible generalised least squares with those weights. With ~10
   rounds the estimate of a is biased low (the small-sample bias of autoregressions).
+Readings: a round's held-out evaluation where it has one; else the free generation reading of the
+same model (the next round's mean generated score, with its standard error), moved onto the
+held-out scale by the precision-weighted mean difference of the rounds that have both readings.
+A generation reading's sampling variance enters the weights, and its error in the previous reward
+(the regressor) is corrected for in the normal equations (errors-in-variables: it would bias a to 0).
 Every parameter a model file holds gets a 95 % interval, except what is observed or held fixed
 (theta0, the Gaussian's start; gamma unless profiled): rho's t-interval; sigma and kappa by the delta
 method on the log scale; r* (delta method), a and b from the regression; g0 from r*'s; a profiled
@@ -77,15 +82,21 @@ class Fit:
 
 @dataclasses.dataclass(frozen=True)
 class Observations:
-    """Transitions between consecutive evaluations: reward (and theta, where the task reports
-    it) before and after training on n kept samples. Several runs' transitions can be pooled."""
+    """Transitions across rounds: the reward (and theta, where the task reports it) of the model
+    before and after training on n kept samples. A reward is the held-out evaluation where the
+    round has one, else the free generation reading of the same model (the next round's mean
+    generated score), shifted by the mean paired difference between the two readings. Several
+    runs' transitions can be pooled."""
 
     n: np.ndarray  # (K,) kept samples of each transition's round
-    before: np.ndarray  # (K,) reward before the round (nan where the log has no initial evaluation)
+    before: np.ndarray  # (K,) reward before the round (nan where the log has no reading of it)
     after: np.ndarray  # (K,) reward after the round
     theta_before: np.ndarray | None  # (K,) generator mean, for tasks that report "theta"
     theta_after: np.ndarray | None
     last: dict  # metrics after the last round of the last run pooled (the state plans start from)
+    after_var: np.ndarray | None = None  # (K,) variance of a generation reading of `after`; 0 held-out
+    before_var: np.ndarray | None = None  # (K,) the same for `before`
+    pending: tuple[float, float] | None = None  # (reading before, n) of a last round with no reading after
 
     @classmethod
     def from_log(cls, records: list[dict], initial: dict | None = None) -> "Observations":
@@ -95,37 +106,61 @@ class Observations:
         try:
             n = np.array([float(r.get("kept", r.get("n"))) for r in records])
             generated = np.array([float(r["generated"]) for r in records])
-            read = np.array([math.nan if r["reward"] is None else float(r["reward"]) for r in records])
-            evaluated = np.array([r["reward"] is not None for r in records])  # null: not evaluated (eval_every)
-            reward = np.concatenate([[float((initial or {}).get("reward", math.nan))], read])
+            held = np.array([_number(r["reward"]) for r in records])  # null: not evaluated (eval_every)
+            gen = np.array([_number(r.get("generation_reward")) for r in records] + [math.nan])
+            gen_se = np.array([_number(r.get("generation_reward_se")) for r in records] + [math.nan])
+            start = _number((initial or {}).get("reward"))
             thetas = [(initial or {}).get("theta")] + [r.get("metrics", {}).get("theta") for r in records]
-            last = {k: float(v) for k, v in records[-1].get("metrics", {"reward": records[-1]["reward"]}).items()}
+            last = {k: float(v) for k, v in (records[-1].get("metrics") or {}).items()}
+            if "reward" not in last and records[-1]["reward"] is not None:
+                last["reward"] = float(records[-1]["reward"])
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InputError(f"the round log lacks a number the fit needs ({e.__class__.__name__}: {e})") from None
         theta = np.array(thetas, dtype=float) if all(t is not None for t in thetas) else None
-        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(read[evaluated]))) \
+        readings = [r[k] for r in records for k in ("reward", "generation_reward") if r.get(k) is not None]
+        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(readings))) \
                 or (theta is not None and not np.all(np.isfinite(theta))):
             raise InputError("the round log contains NaN or infinite values; cannot fit")
         if np.any(n < 0) or np.any(generated < n):
             raise InputError("the round log has a round with a negative count or fewer generated than kept")
-        # a round trimmed to nothing kept did not train, and a round not evaluated ends no transition
-        trained = (n >= 1) & evaluated
+        # the model after round t is read by round t's evaluation or by round t+1's generated scores
+        both = np.isfinite(held) & np.isfinite(gen[1:])
+        weight = 1.0 / np.maximum(np.nan_to_num(gen_se[1:][both]) ** 2, 1e-12)  # precise readings count more
+        offset = float(np.sum(weight * (held[both] - gen[1:][both])) / np.sum(weight)) if both.any() else 0.0
+        free = ~np.isfinite(held)
+        after = np.where(free, gen[1:] + offset, held)
+        first = start if math.isfinite(start) else gen[0] + offset
+        reward = np.concatenate([[first], after])
+        var = np.concatenate([[0.0 if math.isfinite(start) else np.nan_to_num(gen_se[0]) ** 2],
+                              np.where(free, np.nan_to_num(gen_se[1:]) ** 2, 0.0)])
+        pending = (float(reward[-2]), float(n[-1])) if not math.isfinite(after[-1]) and n[-1] >= 1 else None
+        # a round trimmed to nothing kept did not train, and a model nothing read ends no transition
+        trained = (n >= 1) & np.isfinite(after)
         pick = lambda a: a[trained]
         return cls(pick(n), pick(reward[:-1]), pick(reward[1:]), None if theta is None else pick(theta[:-1]),
-                   None if theta is None else pick(theta[1:]), last)
+                   None if theta is None else pick(theta[1:]), last, after_var=pick(var[1:]),
+                   before_var=pick(var[:-1]), pending=pending)
 
     @classmethod
     def pool(cls, runs: list["Observations"]) -> "Observations":
         """All transitions of several runs (theta only if every run reports it); `last` of the final run."""
         cat = lambda name: np.concatenate([getattr(o, name) for o in runs])
         has_theta = all(o.theta_before is not None for o in runs)
+        var = lambda name: np.concatenate([np.zeros(len(o.n)) if getattr(o, name) is None else getattr(o, name)
+                                           for o in runs])
         return cls(cat("n"), cat("before"), cat("after"), cat("theta_before") if has_theta else None,
-                   cat("theta_after") if has_theta else None, runs[-1].last)
+                   cat("theta_after") if has_theta else None, runs[-1].last, after_var=var("after_var"),
+                   before_var=var("before_var"), pending=runs[-1].pending)
 
     @property
     def start_reward(self) -> float:
         """The first known reward: before the first round, else after it."""
         return float(self.before[0] if np.isfinite(self.before[0]) else self.after[0])
+
+
+def _number(value) -> float:
+    """A reading from a log: a float, or nan where the log holds null (not measured)."""
+    return math.nan if value is None else float(value)
 
 
 def _check_design(X: np.ndarray, names: list[str], what: str) -> None:
@@ -142,14 +177,30 @@ def _check_design(X: np.ndarray, names: list[str], what: str) -> None:
         raise InputError(f"{what} cannot be identified from this log: {detail}; vary n_t across rounds")
 
 
-def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray):
-    """Weighted least squares: coefficients, their covariance, residual variance, residuals."""
-    sw = np.sqrt(w)
-    beta, *_ = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)
+def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, noisy: np.ndarray | None = None):
+    """Weighted least squares: coefficients, their covariance, residual variance, residuals. With
+    `noisy` (the variance of column 1's measurement error in each row) the normal equations are
+    corrected for that error (it would bias the coefficient towards 0): X'WX less sum w var, kept
+    positive definite by halving the correction (at most 30 times, then none) where it would not be."""
+    normal = (X * w[:, None]).T @ X
+    if noisy is not None and np.any(noisy > 0):
+        correction = np.zeros_like(normal)
+        correction[1, 1] = float(np.sum(w * noisy))
+        for _ in range(30):
+            if np.linalg.eigvalsh(normal - correction).min() > 1e-9 * np.abs(normal).max():
+                break
+            correction /= 2
+        else:  # the design itself is (nearly) singular: no correction
+            correction[:] = 0.0
+        normal = normal - correction
+        beta = np.linalg.pinv(normal) @ ((X * w[:, None]).T @ y)
+    else:
+        sw = np.sqrt(w)
+        beta, *_ = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)
     resid = y - X @ beta
     dof = len(y) - X.shape[1]
     s2 = float(np.sum(w * resid**2) / dof)
-    cov = s2 * np.linalg.pinv((X * w[:, None]).T @ X)
+    cov = s2 * np.linalg.pinv(normal)
     return beta, cov, s2, resid
 
 
@@ -210,12 +261,14 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
     """The surrogate g_{t+1} = a g_t + b n_t^-gamma from rewards; gamma=None profiles it."""
     known = np.isfinite(obs.before)
     r_prev, r_next, n = obs.before[known], obs.after[known], obs.n[known]
+    zeros = np.zeros(len(obs.n))
+    reading_var = tuple((zeros if v is None else v)[known] for v in (obs.before_var, obs.after_var))
     gammas = GAMMAS if gamma is None else np.array([gamma])
     fits = []
     for g in gammas:
         X = np.column_stack([np.ones_like(r_prev), r_prev, -(n ** -g)])
         _check_design(X, ["1", "the reward", "n_t"], "the surrogate fit")
-        beta, cov, resid, w = _fgls(X, r_next, r_prev, n ** -g)
+        beta, cov, resid, w = _fgls(X, r_next, r_prev, n ** -g, reading_var)
         fits.append((float(np.sum(resid**2)), float(g), beta, cov, resid, X, w))
     rss, g, beta, cov, resid, X, w = min(fits, key=lambda f: f[0])
     q = _t975(len(r_next) - 3)
@@ -260,17 +313,26 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
     return Fit(model, estimates, rmse, r2, len(obs.n), "surrogate")
 
 
-def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray, iterations: int = 5):
-    """Regression of the next reward with weights 1 / Var, Var ~ (b n^-gamma)(2 a g_t + b n^-gamma)."""
+def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray,
+          reading_var: tuple[np.ndarray, np.ndarray], iterations: int = 5):
+    """Regression of the next reward with weights 1 / Var: the round's own noise s^2 (b n^-gamma)
+    (2 a g_t + b n^-gamma), its scale s^2 from the residuals, plus the variance of generation
+    readings of the next reward and (times a^2) of the previous one (0 for held-out evaluations);
+    the previous reading's error is corrected for in the normal equations."""
+    before_var, after_var = reading_var
     w = np.ones_like(y)
     for _ in range(iterations):
-        beta, cov, _, resid = _wls(X, y, w)
+        beta, cov, _, resid = _wls(X, y, w, before_var)
         c, a, b = beta
         r_star = c / (1 - a) if a < 1 else r_prev.max()
         gap = np.maximum(r_star - r_prev, 0.0)
         push = max(b, 1e-12) * noise
-        w = 1.0 / np.maximum(push * (2 * min(max(a, 0.01), 0.99) * gap + push), 1e-30)
+        shape = np.maximum(push * (2 * min(max(a, 0.01), 0.99) * gap + push), 1e-30)
+        reading = after_var + min(max(a, 0.0), 1.0) ** 2 * before_var
+        scale = max(float(np.mean(resid**2 - reading) / np.mean(shape)), 1e-300)
+        w = 1.0 / np.maximum(shape + reading / scale, 1e-30)
         w = w / w.mean()
+    beta, cov, _, resid = _wls(X, y, w, before_var)
     return beta, cov, resid, w
 
 
@@ -293,5 +355,9 @@ def restart_model(model: RewardModel, obs: Observations) -> RewardModel:
     if isinstance(model, GaussianModel) and "theta" in obs.last:
         return dataclasses.replace(model, theta0=obs.last["theta"])
     if isinstance(model, SurrogateModel):
+        if obs.pending is not None:  # the last round's model was not read yet: one step of the model on
+            before, n = obs.pending  # from the reading before it
+            gap = model.a * max(model.r_star - before, 0.0) + model.b * n ** -model.gamma
+            return dataclasses.replace(model, g0=_gap(model.r_star, model.r_star - gap))
         return dataclasses.replace(model, g0=_gap(model.r_star, obs.last["reward"]))
     return model

@@ -35,9 +35,6 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
     rest = planned_rest(plan, history)
     left = plan.problem.budget - spent
     rounds_left = plan.problem.max_rounds - len(history)
-    if history and history[-1]["reward"] is None:
-        return Replan(rest, {"refit": False, "reason": f"round {len(history) - 1} was not evaluated (eval_every); "
-                                                        "the refit waits for an evaluated round"})
     try:
         obs = Observations.pool([*earlier, Observations.from_log(history, initial)])
         fitted = fit(obs, kind)

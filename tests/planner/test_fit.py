@@ -175,10 +175,10 @@ def test_a_surrogate_fit_is_used_for_replanning_only_once_identified():
     assert kept.schedule == plan.schedule.n[len(noisy):] and "keeping the plan" in kept.note["reason"]
 
 
-def test_rounds_not_evaluated_end_no_transition_and_replanning_waits_for_an_evaluation():
+def test_rounds_not_evaluated_end_no_transition_and_replanning_keeps_the_plan_until_it_can_fit():
     """A log run with eval_every 2 (reward null on every other round, and no generation reward as in
     logs from before it was logged): the fit uses only the transitions between evaluated rounds,
-    and replan keeps the plan after a round that was not evaluated."""
+    and replan keeps the plan while those are too few to fit."""
     from planner.costs import CostModel
     from planner.plan import recommend
     from planner.problem import Problem
@@ -193,4 +193,4 @@ def test_rounds_not_evaluated_end_no_transition_and_replanning_waits_for_an_eval
         fit_surrogate(obs)  # no transition starts at an evaluated round
     plan = recommend(Problem(truth, CostModel(1.0, 3.0), 1e4))
     waiting = replan(plan, sparse[:5], 100.0, initial)
-    assert waiting.schedule == plan.schedule.n[5:] and "not evaluated" in waiting.note["reason"]
+    assert waiting.schedule == plan.schedule.n[5:] and "transitions" in waiting.note["reason"]
