@@ -52,7 +52,9 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
     try:
         new = recommend(Problem(model, plan.problem.costs, left, plan.problem.batch, rounds_left))
     except InputError as e:
-        return Replan((), {**note, "reason": str(e)})
+        # A fit that cannot plan (e.g. it says not one round is affordable) is not trusted: the run goes
+        # on with its schedule, and the ledger still stops it when the money is gone.
+        return Replan(rest, {**note, "reason": f"keeping the plan: the refit model cannot plan ({e})"})
     now = float(model.trajectory(np.empty(0))[0])
     if new.predicted_reward <= now:
         # A small last round would replace a good model by one trained on few samples.
