@@ -49,6 +49,7 @@ def test_planner_speed_quick(tmp_path):
 
 def test_gaussian_study_quick(tmp_path):
     """Study 1: every strategy at both budgets, predicted and measured gaps with standard errors."""
+    pytest.importorskip("matplotlib")
     proc = bench("gaussian_strategies.py", "--quick", "--out", str(tmp_path))
     data = result(tmp_path, "gaussian_strategies_quick")
     assert "planner (grid search)" in proc.stdout
@@ -71,6 +72,8 @@ def test_engine_overhead_quick(tmp_path):
 def test_ddpm_bootstrap_quick(tmp_path):
     """The DDPM benchmark through `plan` and `plan execute` on the shipped checkpoint: a round
     runs within the budget and the PSNR before and after it is reported."""
+    for module in ("diffusers", "matplotlib"):
+        pytest.importorskip(module)
     proc = bench("ddpm_bootstrap.py", "--quick", "--out", str(tmp_path))
     data = result(tmp_path, "ddpm_bootstrap_quick")
     assert "wall time" in proc.stdout
@@ -120,6 +123,7 @@ def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):
     """Study 3's plumbing up to the first evaluation on a tiny random Llama (it solves no problem,
     so no strategy can keep a sample): one sentence, exit 2, nothing written. The LLM study itself
     needs the shipped SmolLM2 and hours of this machine."""
+    pytest.importorskip("transformers")
     from tests.bootstrapper.tasks.test_llm import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")

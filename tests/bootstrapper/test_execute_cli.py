@@ -18,6 +18,8 @@ import pytest
 from tests.bootstrapper.conftest import ENV, SLOW, gaussian_plan
 from tests.conftest import ROOT, one_sentence, plan_command, run_cli
 
+pytest.importorskip("matplotlib", reason="most runs here draw report.png, as plan execute does by default")
+
 
 def strip(folder: Path) -> list[dict]:
     """The log without timings, which legitimately differ between runs."""
