@@ -146,7 +146,7 @@ class Progress:
 
 def start_state(plan: Plan, task: Task, seed: int) -> Any:
     """The state round 0 starts from: the task's initial state, or a checkpoint the plan names
-    (`plan tune` continues from its best pilot run)."""
+    (its `start` record: a checkpoint of an earlier run to continue from)."""
     if not plan.start or not plan.start.get("checkpoint"):
         return task.init_state(seed)
     folder = Path(plan.start["checkpoint"])

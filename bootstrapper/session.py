@@ -54,7 +54,7 @@ class Session:
         task = make_task(name, options, model_path)
         wanted = (plan.start or {}).get("task_config")
         if wanted is not None and wanted != task.config.to_json():
-            raise InputError(f"the plan continues a pilot run made with task options {wanted}; "
+            raise InputError(f"the plan continues a checkpoint made with task options {wanted}; "
                              "pass the same options")
         run = RunConfig.for_task(task, seed, calibrate=calibrate, replan=replanning, eval_every=eval_every)
         session = cls(plan, task, RunDir(run_dir), seed, calibrate, replanning, eval_every, plan_json, run)

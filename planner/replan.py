@@ -29,7 +29,7 @@ def planned_rest(plan: Plan, history: list[dict]) -> tuple[int, ...]:
 
 def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
-    """Fit on the history (plus earlier runs' transitions, e.g. pilots) and plan the rest of the
+    """Fit on the history (plus earlier runs' transitions, e.g. a task prior's) and plan the rest of the
     budget from the current state; if the log cannot identify a model yet, keep the schedule in force
     (an earlier replan's, else the plan's)."""
     rest = planned_rest(plan, history)
