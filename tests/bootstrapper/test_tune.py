@@ -19,7 +19,7 @@ from planner.problem import Problem
 from planner.replan import replan
 from planner.schedules import Schedule
 from planner.solvers import free_form
-from tests.bootstrapper.test_engine import Crash, crash_at
+from tests.bootstrapper.conftest import Crash, crash_at
 from tests.conftest import one_sentence, run_cli
 
 TRUTH = GaussianModel(3.0, 1.5, 1.0)  # u* = 3.25; the default model the planner assumes has u* = 2
