@@ -34,6 +34,7 @@ from benchmarks.common import RESULTS, save, table  # noqa: E402
 from benchmarks.study_plot import plot  # noqa: E402
 from bootstrapper.calibrate import measure  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
+from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import make_task  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
@@ -106,7 +107,7 @@ def timed(call):
 def run_hand(plan: Plan, task, folder: Path, seed: int) -> list[dict]:
     """Run (or resume, or read back) one hand-picked run."""
     with RunDir(folder) as run_dir:  # locked: a second study on the same folder is refused
-        run_dir.prepare(plan.to_json(), {"task": task.name, "task_config": task.config.to_json(), "seed": seed})
+        run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
         return execute(plan, task, folder, seed)
 
 

@@ -1,5 +1,5 @@
 """Auto-tuning that wastes nothing: plan the whole budget from a prior, run it, and after every
-evaluated round refit the reward model on the prior's measured rounds pooled with this run's own,
+round refit the reward model on the prior's measured rounds pooled with this run's own,
 re-solving the rest of the budget once the fit pins the model down.
 
 Why this design (measured on the Gaussian task from rewards alone, budget 1e4, c_g 1, c_t 3,
@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 
 from bootstrapper.engine import Progress, execute
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.session import initial_metrics, tracker_logger, with_trackers
 from bootstrapper.tasks import Task
@@ -58,7 +59,7 @@ def tune(task: Task, problem: Problem, run_dir: str | Path, seed: int = 0, prior
          evidence: Observations | None = None, trials: int = 0, eval_every: int = 1,
          log_with: tuple[str, ...] = (), progress: Progress | None = None) -> Tuned:
     """Run (or resume) the tuned run in run_dir: the prior's plan, refitted on evidence (the prior's
-    measured transitions, if any) and this run's rounds after every evaluated round."""
+    measured transitions, if any) and this run's rounds after every round."""
     initial = initial_metrics(task, task.init_state(seed))
     plan = tuned_plan(task, problem, initial, prior, trials, seed)
     earlier = [evidence] if evidence is not None else []
@@ -66,10 +67,9 @@ def tune(task: Task, problem: Problem, run_dir: str | Path, seed: int = 0, prior
     def refit(plan: Plan, history: list[dict], ledger) -> Replan:
         return replan(plan, history, ledger.spent, initial, "auto", earlier)
 
-    run = {"format": 1, "task": task.name, "task_config": task.config.to_json(), "seed": seed, "initial": initial,
-           "replan": True, "eval_every": eval_every}
     with RunDir(run_dir) as folder:  # locked: a second `plan tune` on run_dir is refused
-        folder.prepare(plan.to_json(), run)
+        folder.prepare(plan.to_json(), RunConfig.for_task(task, seed, replan=True, eval_every=eval_every,
+                                                          initial=initial))
         logger = tracker_logger(log_with, folder, lambda: plan, folder.run_config) if log_with else None
         if logger:
             logger.start()
