@@ -55,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         need("--trials", "search", "optuna")
     log_with = parse_log_with(args.log_with)
     task = make_task(args.task, args.option, args.model_path)
-    shipped = None if args.model else prior_path(args.task)
+    shipped = None if args.model or args.model_path else prior_path(args.task)  # a prior is of the shipped model
     prior = load_prior(shipped, args.task) if shipped else None
-    model = problem.model if args.model or prior else None  # else a vague one from the starting reward
+    model = problem.model if args.model or prior else None
+    if model is None:
+        source = "a vague surrogate of the starting reward (no --model, and no prior for this model)"
     progress = Progress() if args.no_progress else tqdm_progress()
     tuned = tune(task, problem, args.run_dir, args.seed, model, prior.evidence() if prior else None, args.trials,
                  args.eval_every, log_with, progress)
@@ -67,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
                "schedule": tuned.schedule, "planned": list(tuned.plan.schedule.n),
                "replans": sum(1 for r in history if r.get("replan", {}).get("refit") and "base" in r["replan"]),
                "final_reward": history[-1]["reward"] if history else None,
-               "predicted_reward": tuned.plan.predicted_reward, "model_source": source}
+               "predicted_reward": tuned.plan.predicted_reward, "model_source": source,
+               "ended_because": history[-1].get("replan", {}).get("reason") if history else None}
     text = dumps(summary, "the run's summary")
     if args.json:
         print(text)
@@ -76,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"planned {summary['planned']}; ran {summary['schedule']} ({summary['replans']} replans)")
     print(f"spent {summary['spent']:,.1f} of {problem.budget:,.1f}; final reward {summary['final_reward']} "
           f"(the starting plan predicted {tuned.plan.predicted_reward:.6g})")
+    if summary["ended_because"] and not history[-1]["schedule"]:
+        print(f"the run ended there: {summary['ended_because']}")
     last_fit = next((r["replan"]["fit"] for r in reversed(history) if "fit" in r.get("replan", {})), None)
     if last_fit:
         print(f"last refit: {last_fit['method']} model {json.dumps(last_fit['model'])}")
