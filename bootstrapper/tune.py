@@ -7,7 +7,7 @@ c_r 20; see the README's `plan tune`): separate pilot runs thrown away after the
 oracle plan's final gap, a refit's point estimate replanned every round 3.2x, and a single replan
 after a few rounds 3.5-9.8x (small early rounds give a noisy contraction, and a too-large base
 costs more than a too-small one), while a plan from a vague prior, replanned only when the fit is
-identified, left 1.5x. With a task prior the fit starts from the prior's rounds, so the run's own
+identified, left 1.6x (400 seeds). With a task prior the fit starts from the prior's rounds, so the run's own
 rounds refine a fitted model instead of identifying one from nothing.
 """
 from __future__ import annotations
