@@ -142,15 +142,15 @@ def main() -> None:
     problem = Problem(model, costs, budget, args.batch, max(rounds, 12))
     vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
     plans = hand_picked(problem, vague, rounds, bases, task.name)
-    curves: dict[str, list] = {}
-    for seed in range(seeds):
-        for label, plan in plans.items():
-            history = run_hand(plan, task, folder / f"{label.split()[-1]}-{seed}", seed)
-            curves.setdefault(label, []).append(points(history))
+    curves: dict[str, list] = {TUNED: [], **{label: [] for label in plans}}
+    for seed in range(seeds):  # the tuned run first: a study cut short still compares it
         tuned = tune(task, problem, folder / f"tuned-{seed}", seed, prior.model if prior else None,
                      prior.evidence() if prior else None)
-        curves.setdefault(TUNED, []).append(points(tuned.history))
+        curves[TUNED].append(points(tuned.history))
         print(f"seed {seed}: tuned schedule {tuned.schedule}", flush=True)
+        for label, plan in plans.items():
+            history = run_hand(plan, task, folder / f"{label.split()[-1]}-{seed}", seed)
+            curves[label].append(points(history))
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
     print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
           f"budget {budget:.0f} s per run")
