@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner.fit import Observations, fit  # noqa: E402
-from planner.jsonio import InputError, atomic_write_json, read_json  # noqa: E402
+from planner.jsonio import atomic_write_json, read_json  # noqa: E402
+from planner.validate import InputError  # noqa: E402
 from planner.priors import TaskPrior  # noqa: E402
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, save, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
+from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from bootstrapper.tune import tune  # noqa: E402
@@ -68,7 +69,7 @@ def main() -> None:
         work = Path(scratch)
         for seed in range(seeds):
             folder = work / f"oracle-{seed}"
-            RunDir(folder).prepare(oracle.to_json(), {"task": "gaussian", "task_config": config.to_json(), "seed": seed})
+            RunDir(folder).prepare(oracle.to_json(), RunConfig.for_task(tasks["tuned, with theta"], seed))
             gaps["oracle"].append(TRUTH.r_star - execute(oracle, tasks["tuned, with theta"], folder, seed)[-1]["reward"])
             for label, task in tasks.items():
                 tuned = tune(task, problem, work / f"{label.split()[-1]}-{seed}", seed)

@@ -39,7 +39,8 @@ from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import make_task  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
-from planner.jsonio import InputError, atomic_write_json, read_json  # noqa: E402
+from planner.jsonio import atomic_write_json, read_json  # noqa: E402
+from planner.validate import InputError  # noqa: E402
 from planner.plan import Plan  # noqa: E402
 from planner.priors import load_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402

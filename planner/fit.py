@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 from planner.models import GaussianModel, RewardModel, SurrogateModel
 
 GAMMAS = np.round(np.arange(0.25, 3.01, 0.05), 2)  # grid for profiling gamma

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from planner.fit import Observations
-from planner.jsonio import InputError, read_json
+from planner.jsonio import read_json
+from planner.validate import InputError
 from planner.models import RewardModel, model_from_json
 
 FORMAT = 1

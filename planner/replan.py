@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from planner.fit import Fit, Observations, fit, restart_model
-from planner.jsonio import InputError
+from planner.fit import Observations, fit, restart_model
+from planner.validate import InputError
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bootstrapper.engine import execute
+from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from bootstrapper.tune import tune
@@ -38,7 +39,7 @@ def test_tune_from_a_wrong_prior_ends_near_the_oracle(fast_tmp):
     for seed in range(30):
         for name, plan in (("oracle", oracle), ("wrong", wrong)):
             folder = fast_tmp / f"{name}{seed}"
-            RunDir(folder).prepare(plan.to_json(), {"task": "gaussian", "task_config": TASK.config.to_json(), "seed": 0})
+            RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(TASK, seed))
             gaps[name].append(TRUTH.r_star - execute(plan, TASK, folder, seed)[-1]["reward"])
         tuned = tune(TASK, WRONG, fast_tmp / f"tuned{seed}", seed, WRONG.model)
         assert tuned.history[-1]["spent"] <= 2e4 and tuned.plan.schedule.n == wrong.schedule.n
@@ -63,7 +64,7 @@ def test_tune_pools_the_evidence_it_is_given_from_its_first_round(fast_tmp):
         schedule = Schedule("exponential", tuple(max(1, round(8 * base**t)) for t in range(7)), 8.0, base)
         plan = Plan(problem, schedule, "hand-picked", free_form(problem), task="gaussian")
         folder = fast_tmp / f"evidence{i}"
-        RunDir(folder).prepare(plan.to_json(), {"task": "gaussian", "task_config": TASK.config.to_json(), "seed": 0})
+        RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(TASK, 100 + i))
         earlier.append(rewards_only(execute(plan, TASK, folder, 100 + i), initial))
     evidence = Observations.pool(earlier)
     prior = fit(evidence, "surrogate")

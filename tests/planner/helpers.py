@@ -94,3 +94,21 @@ class GaussianLoop:
 
     def evaluate(self) -> float:
         return self.task.evaluate(self.state)["reward"]
+
+
+def interval_hits(observations, truth, names: tuple[str, ...], gamma: float | None = 1.0) -> dict[str, int]:
+    """How many of the runs' surrogate fits hold each true parameter in its 95 % interval (a
+    refused fit counts as a miss)."""
+    from planner.fit import fit_surrogate
+    from planner.validate import InputError
+
+    hits = dict.fromkeys(names, 0)
+    for obs in observations:
+        try:
+            fitted = fit_surrogate(obs, gamma)
+        except InputError:
+            continue
+        for name in names:
+            e = fitted.estimate(name)
+            hits[name] += e.low <= getattr(truth, name) <= e.high
+    return hits

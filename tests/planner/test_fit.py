@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from planner.fit import Observations, fit, fit_gaussian, fit_surrogate
-from planner.jsonio import InputError
 from planner.models import SurrogateModel
+from planner.validate import InputError
+from tests.planner.helpers import interval_hits
 
 
 def log_of(model: SurrogateModel, n: list[int]) -> tuple[list[dict], dict]:
@@ -39,6 +40,7 @@ def test_profiled_gamma_is_recovered():
 def gaussian_runs(fast_tmp, count: int):
     """Observations of `count` seeded Gaussian-task runs of the default exponential plan."""
     from bootstrapper.engine import execute
+    from bootstrapper.runconfig import RunConfig
     from bootstrapper.rundir import RunDir
     from bootstrapper.tasks.gaussian import GaussianTask
     from tests.bootstrapper.conftest import gaussian_plan
@@ -46,7 +48,7 @@ def gaussian_runs(fast_tmp, count: int):
     plan, task = gaussian_plan(2e4), GaussianTask()
     initial = task.evaluate(task.init_state(0))
     for seed in range(count):
-        RunDir(fast_tmp / str(seed)).prepare(plan.to_json(), {"task": "gaussian", "seed": seed})
+        RunDir(fast_tmp / str(seed)).prepare(plan.to_json(), RunConfig.for_task(task, seed))
         yield Observations.from_log(execute(plan, task, fast_tmp / str(seed), seed=seed), initial)
 
 
@@ -91,16 +93,7 @@ def noisy_surrogate_runs(count: int):
 def surrogate_hits(count: int, gamma: float | None, names: tuple[str, ...]) -> dict:
     """How many of `count` noisy runs' fits have each true parameter inside its 95 % interval (a
     refused fit counts as a miss)."""
-    hits = dict.fromkeys(names, 0)
-    for obs in noisy_surrogate_runs(count):
-        try:
-            fitted = fit_surrogate(obs, gamma)
-        except InputError:
-            continue
-        for name in names:
-            e = fitted.estimate(name)
-            hits[name] += e.low <= getattr(NOISY_TRUTH, name) <= e.high
-    return hits
+    return interval_hits(noisy_surrogate_runs(count), NOISY_TRUTH, names, gamma)
 
 
 def test_surrogate_intervals_cover_the_truth_in_200_noisy_runs():

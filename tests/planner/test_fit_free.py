@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from planner.costs import CostModel
-from planner.fit import Observations, fit_surrogate, restart_model
-from planner.jsonio import InputError
+from planner.fit import Observations, restart_model
 from planner.models import SurrogateModel
 from planner.plan import recommend
 from planner.problem import Problem
 from planner.replan import replan
+from tests.planner.helpers import interval_hits
 
 TRUTH = SurrogateModel(0.8, 0.6, 0.5, 0.05, 1.0)
 VARIED_N = [10, 20, 15, 40, 25, 80, 50, 160, 100, 320, 200, 640, 400, 1280]
@@ -41,16 +41,8 @@ def simulated_log(seed: int, eval_every: int, offset: float = 0.0, n: list[int] 
 
 def hits(runs: int, eval_every: int, offset: float = 0.0) -> dict:
     """How many of `runs` simulated logs' fits hold each true parameter in its 95 % interval."""
-    counts = dict.fromkeys(("r_star", "a", "b"), 0)
-    for seed in range(runs):
-        try:
-            fitted = fit_surrogate(Observations.from_log(*simulated_log(seed, eval_every, offset)))
-        except InputError:
-            continue
-        for name in counts:
-            e = fitted.estimate(name)
-            counts[name] += e.low <= getattr(TRUTH, name) <= e.high
-    return counts
+    logs = (Observations.from_log(*simulated_log(seed, eval_every, offset)) for seed in range(runs))
+    return interval_hits(logs, TRUTH, ("r_star", "a", "b"))
 
 
 def test_generation_readings_alone_recover_the_surrogate():

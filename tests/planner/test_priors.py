@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from planner.jsonio import InputError
+from planner.validate import InputError
 from planner.models import model_from_json
 from planner.priors import load_prior
 from planner.registry import prior_path
