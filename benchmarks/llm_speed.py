@@ -3,7 +3,7 @@ work, and (LLM) the task's code before the speed-ups (read from git) against the
 
     python3 benchmarks/llm_speed.py                  # LLM, shipped SmolLM2-135M: ~35 min on one thread
     python3 benchmarks/llm_speed.py --task ddpm      # DDPM, shipped UNet: ~15 min on one thread
-    python3 benchmarks/llm_speed.py --study-costs    # LLM c_g, c_t, evaluation s/round at the study's options
+    python3 benchmarks/llm_speed.py --study-costs --threads 2   # LLM c_g, c_t, eval s/round as the study runs
     python3 benchmarks/llm_speed.py --quick --model-path DIR --out /tmp   # a tiny model: checks the script
 
 Every figure is a median over --reps repetitions in which the variants take turns (in rotated
@@ -24,13 +24,16 @@ length distribution, greedy answers of "after" against "bare" on --compare-per-l
 problems per level, at the pretrained weights and after three small training rounds (which also
 give held-out loss and accuracy before/after). DDPM (--images per repetition): seconds per image
 of generate and train, evaluation seconds per round. --study-costs: calibrate.measure's c_g and
-c_t (32 samples) and the evaluation seconds per round, wall clock, with the LLM study's options
-(eval_per_level=32, num_threads=2), --reps times.
+c_t (32 samples) and the evaluation seconds per round, wall clock, with the LLM study's
+eval_per_level=32 and num_threads=--threads (the study's 2, or 1 on a shared machine: two threads
+on two busy cores measured 4-10x the single thread's seconds here), --reps times, each with the
+machine's load average.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import sys
 import time
@@ -270,7 +273,7 @@ def study_costs(args: argparse.Namespace) -> dict:
     from bootstrapper.calibrate import measure
     from bootstrapper.tasks.llm import LLMConfig, LLMTask
 
-    options = {"eval_per_level": args.eval_per_level, "num_threads": 2} if not args.quick else {
+    options = {"eval_per_level": args.eval_per_level, "num_threads": args.threads} if not args.quick else {
         "eval_per_level": 2, "num_threads": 1, "max_new_tokens": 16}
     task = LLMTask(LLMConfig(model_path=args.model_path, **options))
     start, runs = task.init_state(0), []
@@ -278,7 +281,8 @@ def study_costs(args: argparse.Namespace) -> dict:
         probe = measure(task, start, samples=8 if args.quick else 32)
         started = time.perf_counter()
         task.evaluate(start)
-        runs.append({"cg": probe["cg"], "ct": probe["ct"], "eval_s": time.perf_counter() - started})
+        runs.append({"cg": probe["cg"], "ct": probe["ct"], "eval_s": time.perf_counter() - started,
+                     "load_average_1min": os.getloadavg()[0]})
         print(f"  rep {rep}: {runs[-1]}", flush=True)
     return {"options": options, "runs": runs,
             **{f"median_{k}": statistics.median(r[k] for r in runs) for k in ("cg", "ct", "eval_s")}}
