@@ -2,7 +2,7 @@
 runs (constant, linear, exponential; every seed), written as the prior file `plan --task NAME`
 plans from when no --model is given.
 
-    python3 benchmarks/fit_task_prior.py benchmarks/results/ddpm_study.json \
+    python3 benchmarks/fit_task_prior.py benchmarks/results/ddpm_study_360.json \
         --out bootstrapper/assets/priors/ddpm.json
     python3 benchmarks/fit_task_prior.py benchmarks/results/llm_study.json \
         --out bootstrapper/assets/priors/llm.json

@@ -13,7 +13,8 @@ The budget is in seconds of this machine: c_g and c_t are measured once (seconds
 and per trained sample) and the per-round cost is the measured evaluation time; the measurement
 is kept in the study folder, so a killed study resumes (rerun the same command: finished runs are
 read back, an unfinished one continues from its last round) at the same costs. Runs go seed by
-seed, so a study cut short still has whole seeds. Writes results/<task>_study.json and .png.
+seed, the tuned run first; `--report` (same command) writes the results of the runs finished so
+far without running any. Writes results/<task>_study.json and .png.
 The hand-picked schedules are sized to spend the budget by the model `plan --task` uses (the
 task's prior for its shipped model, else a vague one from the starting reward); a shape that model
 deems unaffordable is sized by the vague one (the ledger trims a last round the money cannot pay).
@@ -123,6 +124,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds: checks the outputs")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option")
     parser.add_argument("--model-path", help="local model folder (default: the task's shipped model)")
+    parser.add_argument("--report", action="store_true",
+                        help="run nothing: write the results of the runs finished so far (a study cut short)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     seeds, rounds = (1, 3) if args.quick else (args.seeds, args.rounds)
@@ -132,6 +135,8 @@ def main() -> None:
     folder = args.out / f"{name}_runs"
     settings = {"task": args.task, "task_config": task.config.to_json(), "budget": args.budget, "batch": args.batch,
                 "rounds": rounds, "bases": bases}
+    if args.report and not (folder / "calibration.json").exists():
+        raise InputError(f"there is no study in {folder} to report")
     cal = calibrated(task, folder, settings, 8 if args.quick else 32)
     initial, costs = cal["initial"], CostModel(**cal["costs"])
     # quick: about 16 rounds of two batches
@@ -145,13 +150,22 @@ def main() -> None:
     plans = hand_picked(problem, vague, rounds, bases, task.name)
     curves: dict[str, list] = {TUNED: [], **{label: [] for label in plans}}
     for seed in range(seeds):  # the tuned run first: a study cut short still compares it
-        tuned = tune(task, problem, folder / f"tuned-{seed}", seed, prior.model if prior else None,
-                     prior.evidence() if prior else None)
-        curves[TUNED].append(points(tuned.history))
-        print(f"seed {seed}: tuned schedule {tuned.schedule}", flush=True)
-        for label, plan in plans.items():
-            history = run_hand(plan, task, folder / f"{label.split()[-1]}-{seed}", seed)
+        for label, run_folder in {TUNED: folder / f"tuned-{seed}",
+                                  **{k: folder / f"{k.split()[-1]}-{seed}" for k in plans}}.items():
+            if args.report:
+                history = finished_rounds(run_folder)
+                if history is None:
+                    continue
+            elif label == TUNED:
+                history = tune(task, problem, run_folder, seed, prior.model if prior else None,
+                               prior.evidence() if prior else None).history
+                print(f"seed {seed}: tuned schedule {[r['kept'] for r in history]}", flush=True)
+            else:
+                history = run_hand(plans[label], task, run_folder, seed)
             curves[label].append(points(history))
+    curves = {label: runs for label, runs in curves.items() if runs}
+    if not curves:
+        raise InputError(f"no run in {folder} has finished yet")
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
     print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
           f"budget {budget:.0f} s per run")
@@ -166,6 +180,12 @@ def main() -> None:
     print(f"wrote {save(name, result, args.out)}")
 
 
+def finished_rounds(folder: Path) -> list[dict] | None:
+    """A run's rounds if it has finished (its last round left nothing planned), else None."""
+    rounds = RunDir(folder).rounds() if folder.is_dir() else []
+    return rounds if rounds and not rounds[-1]["schedule"] else None
+
+
 def points(history: list[dict]) -> list[dict]:
     """A run's curve: spend and held-out metrics after each evaluated round."""
     return [{"spent": r["spent"], "kept": r["kept"], **r["metrics"]} for r in history if r["reward"] is not None]
@@ -177,7 +197,7 @@ def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:
     finals = [run[-1] if run else initial for run in runs]
     values = {k: np.array([f[k] for f in finals]) for k in initial if not k.startswith("se_")}
     se = {k: float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None for k, v in values.items()}
-    return {"strategy": label, "rounds": float(np.mean([len(r) for r in runs])),
+    return {"strategy": label, "seeds": len(runs), "rounds": float(np.mean([len(r) for r in runs])),
             "final_reward": float(values["reward"].mean()), "se": se["reward"],
             "spent": float(np.mean([r[-1]["spent"] for r in runs if r])) if any(runs) else 0.0,
             "metrics": {k: float(v.mean()) for k, v in values.items()}, "metrics_se": se}

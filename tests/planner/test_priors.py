@@ -18,10 +18,10 @@ from tests.conftest import ROOT, run_cli
 
 @pytest.mark.parametrize("task", ["ddpm", "llm"])
 def test_shipped_priors_are_what_the_script_fits_from_the_committed_studies(task, tmp_path):
-    """Rerunning benchmarks/fit_task_prior.py on results/<task>_study.json writes the shipped file."""
+    """Rerunning benchmarks/fit_task_prior.py on the study the prior names (in results/) writes the shipped file."""
     out = tmp_path / f"{task}.json"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fit_task_prior.py"),
-                           str(ROOT / "benchmarks" / "results" / f"{task}_study.json"), "--out", str(out)],
+                           str(ROOT / "benchmarks" / "results" / load_prior(prior_path(task), task).source["study"]), "--out", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     shipped = load_prior(prior_path(task), task)
