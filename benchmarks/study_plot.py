@@ -20,8 +20,9 @@ def plot(curves: dict, rows: list[dict], initial: dict, path: Path, task: str, c
         for j, run in enumerate(runs):
             left.plot([0] + [p["spent"] for p in run], [initial["reward"]] + [p["reward"] for p in run],
                       marker=".", color=f"C{i}", alpha=0.8, label=label if j == 0 else None)
-    left.set(xlabel="compute spent (s)", ylabel="held-out reward",
-             title=f"{task}: c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s per sample, {costs.c_round:.3g} s per round")
+    left.set(xlabel="compute spent (s)", ylabel="held-out reward")
+    left.set_title(f"{task}: reward vs compute\nc_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s per sample, "
+                   f"{costs.c_round:.3g} s per round", fontsize=9)
     left.legend(fontsize=7)
     where = np.arange(len(rows))
     for ax, metric in zip(axes[1:], metrics):
