@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.helpers import bench
+from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_unet
 from tests.conftest import ROOT
 
 STRATEGIES = {"constant", "linear", "exponential 2^t", "planner (tuned)"}  # with --bases 2
-
-
-def bench(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run benchmarks/SCRIPT with args; it must exit 0."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
-                          timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc
 
 
 def result(out: Path, name: str) -> dict:
@@ -84,19 +78,18 @@ def test_ddpm_bootstrap_quick(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_unet(tmp_path_factory) -> Path:
-    from tests.bootstrapper.tasks.test_ddpm import tiny_unet as build
-
+def unet_folder(tmp_path_factory) -> Path:
+    pytest.importorskip("diffusers")
     folder = tmp_path_factory.mktemp("unet")
-    build().save_pretrained(folder)
+    tiny_unet().save_pretrained(folder)
     return folder
 
 
-def test_task_study_quick_on_a_tiny_unet(tmp_path, tiny_unet):
+def test_task_study_quick_on_a_tiny_unet(tmp_path, unet_folder):
     """Study 2's plumbing on a tiny UNet: the strategies, final rewards in [0, 1], each run within its
     budget, the tuned run's regret against the hand-picked ones; run again, the study reads its
     finished runs back (same costs, same rows) instead of running them again."""
-    command = ["task_strategies.py", "--task", "ddpm", "--quick", "--bases", "2", "--model-path", str(tiny_unet),
+    command = ["task_strategies.py", "--task", "ddpm", "--quick", "--bases", "2", "--model-path", str(unet_folder),
                "-o", "s=2", "-o", "reward_lo=35", "-o", "reward_hi=55", "-o", "eval_images=16", "-o", "gen_batch=16",
                "-o", "num_threads=1", "--out", str(tmp_path)]
     proc = bench(*command)
@@ -124,8 +117,6 @@ def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):
     so no strategy can keep a sample): one sentence, exit 2, nothing written. The LLM study itself
     needs the shipped SmolLM2 and hours of this machine."""
     pytest.importorskip("transformers")
-    from tests.bootstrapper.tasks.test_llm import build_tiny_model
-
     model = build_tiny_model(tmp_path / "tiny")
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "task_strategies.py"), "--task", "llm", "--quick",
                            "--model-path", str(model), "-o", "max_new_tokens=6", "-o", "eval_per_level=6",

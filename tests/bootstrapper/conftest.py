@@ -1,9 +1,12 @@
 """Shared by the bootstrapper tests: plans for the Gaussian task, crashes at chosen points of a
-run, and the options of a slow `plan execute` on the Gaussian task."""
+run, the options of a slow `plan execute` on the Gaussian task, and the command that runs it
+under `accelerate launch`."""
 from __future__ import annotations
 
 import json
 import os
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,21 @@ def crash_at(round_: int, where: str) -> Progress:
             raise Crash
     current = {"round": -1}
     return Progress(round_started=lambda t, n: current.update(round=t), chunk=chunk, round_done=done)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def command(processes: int, *args: str, target: tuple[str, ...] = ("-m", "bootstrapper", "execute")) -> list[str]:
+    """`python -m bootstrapper execute ARGS`, under `accelerate launch` when processes > 1. On a machine
+    without GPUs, --multi_gpu is what makes accelerate start N torchrun workers (--cpu alone needs
+    mpirun); the workers pick gloo because torch sees no GPU."""
+    if processes == 1:
+        return [sys.executable, *target, *args]
+    return [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--multi_gpu",
+            "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no",
+            "--dynamo_backend", "no", "--main_process_port", str(free_port()), "--monitor_interval", "0.1",
+            *target, *args]

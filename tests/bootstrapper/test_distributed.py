@@ -9,7 +9,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from bootstrapper import distributed as dist
+from tests.bootstrapper.conftest import command
+from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_unet
 from tests.conftest import ROOT
 
 pytest.importorskip("accelerate")
@@ -55,24 +56,6 @@ def test_one_process_needs_neither_accelerate_nor_torch_distributed() -> None:
 
 
 # ---- launching -------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def command(processes: int, *args: str, target: tuple[str, ...] = ("-m", "bootstrapper", "execute")) -> list[str]:
-    """`python -m bootstrapper execute ARGS`, under `accelerate launch` when processes > 1. On a machine
-    without GPUs, --multi_gpu is what makes accelerate start N torchrun workers (--cpu alone needs
-    mpirun); the workers pick gloo because torch sees no GPU."""
-    if processes == 1:
-        return [sys.executable, *target, *args]
-    return [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--multi_gpu",
-            "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no",
-            "--dynamo_backend", "no", "--main_process_port", str(free_port()), "--monitor_interval", "0.1",
-            *target, *args]
-
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
@@ -133,7 +116,6 @@ def ddpm(tmp_path_factory, env) -> dict:
     import torch
 
     from bootstrapper.cli import add_arguments, run as execute
-    from tests.bootstrapper.tasks.test_ddpm import tiny_unet
 
     folder = tmp_path_factory.mktemp("ddpm")
     tiny_unet().save_pretrained(folder / "unet")
@@ -224,7 +206,7 @@ import torch
 from bootstrapper import distributed as dist
 from bootstrapper.session import Session
 from bootstrapper.tasks.llm import LLMConfig, LLMTask
-from tests.bootstrapper.tasks.test_llm import gold_samples
+from tests.bootstrapper.tasks.helpers import gold_samples
 
 def train_pass(model):  # 6 sampled answers, then one training pass on 12 known-good ones (grad_accum 2)
     task = LLMTask(LLMConfig(model_path=model, max_new_tokens=6, eval_per_level=4, gen_batch=4, micro_batch=4,
@@ -256,8 +238,6 @@ def test_llm_generates_and_trains_on_two_processes_like_one(tmp_path, env) -> No
     process reaches. Sampled answers differ from one process's (each rank its own stream): not compared."""
     pytest.importorskip("transformers")
     import torch
-
-    from tests.bootstrapper.tasks.test_llm import build_tiny_model
 
     build_tiny_model(tmp_path / "llm")
     (tmp_path / "llm_script.py").write_text(LLM_SCRIPT)

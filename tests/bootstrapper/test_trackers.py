@@ -16,7 +16,7 @@ from bootstrapper import session as session_module
 from planner.cli import main
 from planner.plan import Plan
 from planner.trackers import round_values
-from tests.bootstrapper.conftest import ENV, SLOW, Crash, crash_at
+from tests.bootstrapper.conftest import ENV, SLOW, Crash, command, crash_at
 from tests.conftest import one_sentence, plan_command, run_cli
 
 pytest.importorskip("accelerate")
@@ -244,8 +244,9 @@ def test_tune_logs_its_rounds_to_the_trackers(tmp_path):
 
 def test_under_a_launcher_only_the_main_process_logs(plan_file, tmp_path):
     """`accelerate launch` on 2 CPU processes: one TensorBoard event file, every round once."""
+    for module in ("diffusers", "psutil"):  # skip where the launcher tests (test_distributed.py) are skipped
+        pytest.importorskip(module)
     from bootstrapper.distributed import TIMEOUT_ENV
-    from tests.bootstrapper.test_distributed import command  # skips where the launcher tests cannot run
 
     env = {k: v for k, v in ENV.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_PORT")}
     env |= {"HF_HOME": str(tmp_path / "hf"), "OMP_NUM_THREADS": "1", TIMEOUT_ENV: "60"}

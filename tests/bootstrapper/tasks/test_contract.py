@@ -10,6 +10,7 @@ import pytest
 
 from bootstrapper.tasks import Task, get_task
 from bootstrapper.testing import TaskContract
+from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_ddpm_task, tiny_unet
 from tests.conftest import ROOT
 
 
@@ -20,17 +21,14 @@ def gaussian(tmp: Path) -> Task:
 def ddpm(tmp: Path) -> Task:
     pytest.importorskip("diffusers")
     pytest.importorskip("torch").set_num_threads(1)  # tiny models run fastest on one thread
-    from tests.bootstrapper.tasks.test_ddpm import make_task, tiny_unet
-
     tiny_unet().save_pretrained(tmp / "unet")
-    return make_task(str(tmp / "unet"))
+    return tiny_ddpm_task(str(tmp / "unet"))
 
 
 def llm(tmp: Path) -> Task:
     pytest.importorskip("transformers")
     pytest.importorskip("torch").set_num_threads(1)
     from bootstrapper.tasks.llm import LLMConfig, LLMTask
-    from tests.bootstrapper.tasks.test_llm import build_tiny_model
 
     build_tiny_model(tmp / "llm")
     return LLMTask(LLMConfig(model_path=str(tmp / "llm"), max_new_tokens=6, eval_per_level=4, gen_batch=4,

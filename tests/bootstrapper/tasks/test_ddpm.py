@@ -9,18 +9,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
-from diffusers import DDPMScheduler, UNet2DModel  # noqa: E402
+from diffusers import DDPMScheduler  # noqa: E402
 
 from bootstrapper.tasks import TaskError, get_task  # noqa: E402
 from bootstrapper.tasks.ddpm import SHIPPED, DDPMConfig, DDPMTask, psnr  # noqa: E402
-
-
-def tiny_unet(sample_size: int = 32) -> UNet2DModel:
-    """A 42k-parameter UNet2DModel: small enough for a test to train in seconds."""
-    torch.manual_seed(0)
-    return UNet2DModel(
-        sample_size=sample_size, in_channels=1, out_channels=1, block_out_channels=(8, 16), layers_per_block=1,
-        down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2, norm_num_groups=8)
+from tests.bootstrapper.tasks.helpers import tiny_ddpm_task, tiny_unet  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,18 +31,12 @@ def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder)
 
 
-def make_task(tiny_path: str, **options) -> DDPMTask:
-    """The task on the tiny checkpoint with 16 held-out digits, small batches and one thread (tiny ops)."""
-    config = DDPMConfig(model_path=tiny_path, eval_images=16, gen_batch=8, train_batch=8, num_threads=1, **options)
-    return DDPMTask(config)
-
-
 def params(model: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
 
 def test_registry_finds_the_task_and_config_round_trips_through_json(tiny_path: str) -> None:
-    task = make_task(tiny_path, s=5)
+    task = tiny_ddpm_task(tiny_path, s=5)
     assert get_task("ddpm") is DDPMTask
     assert DDPMTask.from_json(json.loads(json.dumps(task.config.to_json()))).config == task.config
 
@@ -63,7 +50,7 @@ def test_psnr_of_the_identity_denoiser_and_of_known_noise() -> None:
 
 
 def test_generate_gives_pool_digits_and_rewards_in_unit_interval(tiny_path: str) -> None:
-    task = make_task(tiny_path, s=5)
+    task = tiny_ddpm_task(tiny_path, s=5)
     state = task.init_state(seed=1)
     batch = task.generate(state, 12)
     heldout, _ = task.split
@@ -80,7 +67,7 @@ def test_generate_gives_pool_digits_and_rewards_in_unit_interval(tiny_path: str)
 
 
 def test_evaluate_is_deterministic_and_reports_the_metrics(tiny_path: str) -> None:
-    task = make_task(tiny_path, s=3)
+    task = tiny_ddpm_task(tiny_path, s=3)
     state = task.init_state(seed=0)
     first = task.evaluate(state)
     assert set(first) == {"reward", "psnr", "share_above_hi"} and 0 <= first["reward"] <= 1
@@ -89,7 +76,7 @@ def test_evaluate_is_deterministic_and_reports_the_metrics(tiny_path: str) -> No
 
 
 def test_training_lowers_the_loss_on_a_fixed_batch(tiny_path: str) -> None:
-    task = make_task(tiny_path, s=10, lr=3e-3, ema_decay=0.0)
+    task = tiny_ddpm_task(tiny_path, s=10, lr=3e-3, ema_decay=0.0)
     state = task.init_state(seed=0)
     batch = task.generate(state, 16)
     before = task.loss(state, batch)
@@ -101,7 +88,7 @@ def test_training_lowers_the_loss_on_a_fixed_batch(tiny_path: str) -> None:
 
 
 def test_ema_follows_the_trained_weights_with_warmup(tiny_path: str) -> None:
-    task = make_task(tiny_path, s=3, ema_decay=0.99)
+    task = tiny_ddpm_task(tiny_path, s=3, ema_decay=0.99)
     state = task.init_state(seed=0)
     start = params(state.model)
     task.train(state, task.generate(state, 8))  # one Adam step: decay min(0.99, 1/10)
@@ -110,7 +97,7 @@ def test_ema_follows_the_trained_weights_with_warmup(tiny_path: str) -> None:
 
 
 def test_save_then_load_continues_bit_identically(tiny_path: str, tmp_path: Path) -> None:
-    task = make_task(tiny_path, s=4, ema_decay=0.5)
+    task = tiny_ddpm_task(tiny_path, s=4, ema_decay=0.5)
     state = task.init_state(seed=3)
     state = task.train(state, task.generate(state, 10))
     task.save(state, tmp_path)
@@ -127,20 +114,20 @@ def test_save_then_load_continues_bit_identically(tiny_path: str, tmp_path: Path
 
 
 def test_saved_ema_folder_is_itself_a_checkpoint(tiny_path: str, tmp_path: Path) -> None:
-    task = make_task(tiny_path, s=3)
+    task = tiny_ddpm_task(tiny_path, s=3)
     state = task.init_state(seed=0)
     task.save(state, tmp_path)
-    again = make_task(str(tmp_path / "ema"), s=3)
+    again = tiny_ddpm_task(str(tmp_path / "ema"), s=3)
     assert again.evaluate(again.init_state(seed=0)) == task.evaluate(state)
 
 
 def test_pipeline_folder_with_unet_and_scheduler_subfolders_loads(tmp_path: Path) -> None:
     tiny_unet().save_pretrained(tmp_path / "unet")
     DDPMScheduler(num_train_timesteps=50).save_pretrained(tmp_path / "scheduler")
-    task = make_task(str(tmp_path), s=50)
+    task = tiny_ddpm_task(str(tmp_path), s=50)
     assert task.init_state(seed=0).scheduler.config.num_train_timesteps == 50
     with pytest.raises(TaskError, match="s = 51 is beyond the scheduler's 50 timesteps"):
-        make_task(str(tmp_path), s=51).init_state(seed=0)
+        tiny_ddpm_task(str(tmp_path), s=51).init_state(seed=0)
 
 
 @pytest.mark.parametrize(
@@ -164,20 +151,20 @@ def test_bad_options_are_refused_with_the_value_named(options: dict, message: st
 
 def test_bad_checkpoints_are_refused_in_one_sentence(tiny_path: str, tmp_path: Path) -> None:
     with pytest.raises(TaskError, match="checkpoint folder .*nowhere does not exist"):
-        make_task(str(tmp_path / "nowhere")).init_state(seed=0)
+        tiny_ddpm_task(str(tmp_path / "nowhere")).init_state(seed=0)
     (tmp_path / "empty").mkdir()
     with pytest.raises(TaskError, match="has no config.json"):
-        make_task(str(tmp_path / "empty")).init_state(seed=0)
+        tiny_ddpm_task(str(tmp_path / "empty")).init_state(seed=0)
     tiny_unet(sample_size=28).save_pretrained(tmp_path / "small")
     with pytest.raises(TaskError, match="makes 28-pixel images, the task needs 32x32"):
-        make_task(str(tmp_path / "small")).init_state(seed=0)
+        tiny_ddpm_task(str(tmp_path / "small")).init_state(seed=0)
     with pytest.raises(TaskError, match="beyond the scheduler's 1000 timesteps"):
-        make_task(tiny_path, s=1001).init_state(seed=0)
+        tiny_ddpm_task(tiny_path, s=1001).init_state(seed=0)
     greedy = DDPMTask(DDPMConfig(model_path=tiny_path, eval_images=5000))
     with pytest.raises(TaskError, match="eval_images = 5000 leaves none of the 5000 MNIST digits"):
         greedy.generate(greedy.init_state(seed=0), 1)
     with pytest.raises(TaskError, match="has no training.pt"):
-        make_task(tiny_path).load(tmp_path / "empty")
+        tiny_ddpm_task(tiny_path).load(tmp_path / "empty")
 
 
 @pytest.mark.realmodel

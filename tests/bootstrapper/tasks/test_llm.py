@@ -6,41 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import AutoTokenizer
 
 from bootstrapper.tasks import TaskError, get_task
 from bootstrapper.tasks.llm import LLMConfig, LLMState, LLMTask
-from bootstrapper.tasks.problems import (LEVELS, SHOTS, TEST_NAMES, answer_complete, cut_after_answer, draw_problems,
-                                         parse_answer)
+from bootstrapper.tasks.problems import TEST_NAMES, answer_complete, cut_after_answer, draw_problems, parse_answer
 from planner.jsonio import InputError
+from tests.bootstrapper.tasks.helpers import CHAT_TEMPLATE, build_tiny_model, gold_samples
 
-CHAT_TEMPLATE = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-                 "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 BARE_TEMPLATE = ("{% for message in messages %}{{ message['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")  # no shared start without shots
-SPECIAL = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
-
-
-def build_tiny_model(folder: Path, chat_template: str | None = CHAT_TEMPLATE) -> Path:
-    """A word-level tokenizer trained on the problem texts and a 2-layer Llama (hidden 32), saved to folder."""
-    texts = [f"{p.question} {p.solution}" for level in LEVELS for split in ("train", "test")
-             for p in draw_problems(0, level, split, 200)]
-    texts += [f"system user assistant {q} {a}" for q, a in SHOTS]
-    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
-    tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=SPECIAL))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>",
-                                   bos_token="<|im_start|>", eos_token="<|im_end|>")
-    fast.chat_template = chat_template
-    fast.save_pretrained(folder)
-    ids = [fast.convert_tokens_to_ids(t) for t in ("<pad>", "<|im_start|>", "<|im_end|>")]
-    config = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                         pad_token_id=ids[0], bos_token_id=ids[1], eos_token_id=ids[2])
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -61,12 +36,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def task(tiny: Path) -> LLMTask:
     return LLMTask(LLMConfig(model_path=str(tiny), max_new_tokens=6, eval_per_level=6, gen_batch=4,
                              micro_batch=4, lr=3e-3, device="cpu"))
-
-
-def gold_samples(n: int) -> list[dict]:
-    """n training problems answered with their worked solutions (all correct)."""
-    return [{"question": p.question, "answer": p.solution, "gold": p.gold, "level": p.level, "template": p.template}
-            for p in draw_problems(1, "base", "train", n)]
 
 
 def weights(state) -> list[torch.Tensor]:

@@ -6,7 +6,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from bootstrapper.tasks.llm_batch import decode, generation_batch, shared_length, training_batch
-from tests.bootstrapper.tasks.test_llm import build_tiny_model
+from tests.bootstrapper.tasks.helpers import build_tiny_model
 
 
 def test_shared_length_leaves_every_prompt_a_token_of_its_own() -> None:
