@@ -1,5 +1,6 @@
 """The layers point one way: planner/ imports nothing of bootstrapper/ (not even inside a
-function), and no two modules import each other. Read from the source, so a lazy import counts."""
+function), no two modules import each other, and no test module imports another test module (shared
+helpers live in helper modules and conftest.py). Read from the source, so a lazy import counts."""
 from __future__ import annotations
 
 import ast
@@ -43,3 +44,30 @@ def test_planner_imports_nothing_of_bootstrapper():
 def test_no_two_modules_import_each_other():
     graph = imports()
     assert not {(a, b) for a, deps in graph.items() for b in deps if a < b and a in graph[b]}
+
+
+def imported_modules(source: str) -> set[str]:
+    """The modules a source imports anywhere (`from a import b` counts a and a.b), also in the scripts
+    it holds as strings (a test that writes a script for a subprocess)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "import" in node.value:
+            try:
+                found |= imported_modules(node.value)
+            except (SyntaxError, ValueError):
+                pass
+    return found
+
+
+def test_no_test_module_imports_another_test_module():
+    tests = {module_name(p): p for p in (ROOT / "tests").rglob("test_*.py")}
+    assert len(tests) > 20  # the walk found the test modules
+    found = {name: imported_modules(path.read_text()) for name, path in tests.items()}
+    assert "tests.bootstrapper.tasks.helpers.gold_samples" in found["tests.bootstrapper.test_distributed"]  # in LLM_SCRIPT
+    wrong = {(name, m) for name, modules in found.items() for m in modules
+             if m.startswith("tests.") and any(part.startswith("test_") for part in m.split(".")[1:])}
+    assert not wrong
