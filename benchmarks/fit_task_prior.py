@@ -4,7 +4,7 @@ plans from when no --model is given.
 
     python3 benchmarks/fit_task_prior.py benchmarks/results/ddpm_study_360.json \
         --out bootstrapper/assets/priors/ddpm.json
-    python3 benchmarks/fit_task_prior.py benchmarks/results/llm_study.json \
+    python3 benchmarks/fit_task_prior.py benchmarks/results/llm_study_2026-11-26.json \
         --out bootstrapper/assets/priors/llm.json
 
 The runs of different shapes pooled together vary n_t from round to round, which is what lets
