@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,7 @@ def calibrated(task, folder: Path, settings: dict, samples: int) -> dict:
     """The study's measured costs and starting metrics: measured once and kept in the folder, so a
     resumed study runs at the same costs; a folder made with other settings is refused."""
     path = folder / "calibration.json"
+    settings = json.loads(json.dumps(settings))  # as the file holds them (a tuple is a list there)
     if path.exists():
         saved = read_json(path, "the study's calibration")
         if saved["settings"] != settings:
@@ -206,7 +208,7 @@ def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:
 def regret(curves: dict[str, list[list[dict]]]) -> dict | None:
     """The tuned run's final reward minus the best and the median hand-picked strategy's, paired by
     seed (the same seed's runs share their random streams): mean and SE over the seeds."""
-    if TUNED not in curves:
+    if TUNED not in curves or len(curves) < 2:
         return None
     final = {k: np.array([run[-1]["reward"] for run in runs]) for k, runs in curves.items()}
     hand = {k: v for k, v in final.items() if k != TUNED}
