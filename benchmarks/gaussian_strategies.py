@@ -45,11 +45,11 @@ def plans(budget: float) -> dict:
     return out
 
 
-def simulate(plan, seeds: int, folder: str) -> np.ndarray:
-    """Final gap of `seeds` runs of the plan on the real engine."""
+def simulate(plan, seeds: int, folder: str, name: str) -> np.ndarray:
+    """Final gap of `seeds` runs of the plan on the real engine, in folder/NAME-SEED."""
     task, gaps = GaussianTask(), []
     for seed in range(seeds):
-        run = Path(folder) / f"{id(plan)}-{seed}"
+        run = Path(folder) / f"{name}-{seed}"  # not id(plan): a freed plan's id is reused by the next one
         with RunDir(run) as run_dir:  # locked: a second study on the same folder is refused
             run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
             gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1]["reward"])
@@ -90,7 +90,7 @@ def main() -> None:
     folder, rows = scratch(), []
     for budget in budgets:
         for name, plan in plans(budget).items():
-            gaps = simulate(plan, seeds, folder)
+            gaps = simulate(plan, seeds, folder, f"{budget:g}-{name.split()[0]}")
             rows.append({"budget": budget, "strategy": name, "rounds": plan.schedule.rounds,
                          "param": plan.schedule.param, "predicted_gap": plan.gap,
                          "measured_gap": float(gaps.mean()), "se": float(gaps.std(ddof=1) / np.sqrt(seeds))})
