@@ -81,12 +81,12 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2 budgets, 10 seeds (seconds)")
+    parser.add_argument("--quick", action="store_true", help="2 budgets, 6 seeds (seconds)")
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--budgets", type=float, nargs="+", default=[1e4, 1e5, 1e6])
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
-    budgets, seeds = ([1e4, 1e5], 10) if args.quick else (args.budgets, args.seeds)
+    budgets, seeds = ([1e4, 1e5], 6) if args.quick else (args.budgets, args.seeds)
     folder, rows = scratch(), []
     for budget in budgets:
         for name, plan in plans(budget).items():

@@ -155,7 +155,7 @@ def main() -> None:
         for label, run_folder in {TUNED: folder / f"tuned-{seed}",
                                   **{k: folder / f"{k.split()[-1]}-{seed}" for k in plans}}.items():
             if args.report:
-                history = finished_rounds(run_folder)
+                history = finished_rounds(run_folder, budget, costs)
                 if history is None:
                     continue
             elif label == TUNED:
@@ -182,10 +182,15 @@ def main() -> None:
     print(f"wrote {save(name, result, args.out)}")
 
 
-def finished_rounds(folder: Path) -> list[dict] | None:
-    """A run's rounds if it has finished (its last round left nothing planned), else None."""
+def finished_rounds(folder: Path, budget: float, costs: CostModel) -> list[dict] | None:
+    """A run's rounds if it has finished (nothing left planned, its last round trimmed, or not one
+    more sample affordable), else None."""
     rounds = RunDir(folder).rounds() if folder.is_dir() else []
-    return rounds if rounds and not rounds[-1]["schedule"] else None
+    if not rounds:
+        return None
+    last = rounds[-1]
+    done = not last["schedule"] or last["trimmed"] or budget - last["spent"] < costs.price(1, 1, 1)
+    return rounds if done else None
 
 
 def points(history: list[dict]) -> list[dict]:

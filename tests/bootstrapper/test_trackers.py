@@ -236,7 +236,7 @@ def test_trackers_asked_for_when_a_finished_run_is_run_again_get_all_its_rounds(
 
 def test_tune_logs_its_rounds_to_the_trackers(tmp_path):
     folder = tmp_path / "tuned"
-    assert main(["tune", "--task", "gaussian", "--budget", "2e4", "--run-dir", str(folder), "--log-with",
+    assert main(["tune", "--task", "gaussian", "--budget", "2e3", "--run-dir", str(folder), "--log-with",
                  "tensorboard", "--json", "--no-progress"]) == 0
     assert len(rounds(folder)) >= 3
     assert_series(tensorboard_series(folder), folder, rel=1e-6)

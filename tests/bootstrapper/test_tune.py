@@ -31,12 +31,12 @@ WRONG = Problem(GaussianModel(3.0, 0.5, 1.0), COSTS, 2e4)  # a prior that believ
 
 def test_tune_from_a_wrong_prior_ends_near_the_oracle(fast_tmp):
     """Started from a plan made for sigma = 0.5 (true 1.5), the tuned run (exact refit from theta after
-    every round) ends, over 30 seeds, with a mean gap within 1.5x the oracle plan's and far below
+    every round) ends, over 15 seeds, with a mean gap within 1.5x the oracle plan's and far below
     the wrong plan's as planned; no run passes its budget."""
     oracle = recommend(Problem(TRUTH, COSTS, 2e4), task="gaussian")
     wrong = recommend(WRONG, task="gaussian")
     gaps = {"oracle": [], "wrong": [], "tuned": []}
-    for seed in range(30):
+    for seed in range(15):
         for name, plan in (("oracle", oracle), ("wrong", wrong)):
             folder = fast_tmp / f"{name}{seed}"
             RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(TASK, seed))
@@ -128,14 +128,18 @@ def test_plan_tune_runs_the_budget_and_a_second_call_reads_the_finished_run(tmp_
     (["--trials", "-1"], ()), (["--trials", "2"], ("optuna",)), (["--eval-every", "0"], ()),
 ], ids=["seed-negative", "theta0-1e308", "budget-1e20", "budget-below-one-round", "trials-negative",
         "trials-without-optuna", "eval-every-0"])
-def test_bad_tune_input_is_refused_before_anything_is_written_and_the_corrected_command_works(tmp_path, bad, missing):
-    """One sentence, exit 2, no run directory; then the corrected command runs (a budget of 20 pays
-    for a single round: tune refuses only when not one round is affordable)."""
+def test_bad_tune_input_is_refused_before_anything_is_written(tmp_path, bad, missing):
+    """One sentence, exit 2, no run directory."""
     folder = tmp_path / "run"
     refused = run_cli(*TUNE, "--run-dir", str(folder), *bad, missing=missing)
     assert one_sentence(refused) and refused.stdout == "", refused.stderr
     assert not folder.exists()
-    done = run_cli(*TUNE[:-1], "20", "--run-dir", str(folder), "--json", "--no-progress")
+
+
+def test_a_budget_for_a_single_round_is_tuned_and_run(tmp_path):
+    """A budget of 20 pays for one round: tune refuses only when not one round is affordable, and the
+    command the refusals above would be corrected to runs."""
+    done = run_cli(*TUNE[:-1], "20", "--run-dir", str(tmp_path / "run"), "--json", "--no-progress")
     assert done.returncode == 0 and json.loads(done.stdout)["rounds"] >= 1, done.stderr
 
 
@@ -144,7 +148,7 @@ def test_plan_tune_takes_the_run_directory_lock(tmp_path):
     naming it (the lock `plan execute` takes); released, the same command resumes."""
     from bootstrapper.lock import RunLock
 
-    args = [*TUNE, "--run-dir", str(tmp_path / "run"), "--no-progress"]
+    args = [*TUNE[:-1], "2e3", "--run-dir", str(tmp_path / "run"), "--no-progress"]
     assert run_cli(*args).returncode == 0
     lock = RunLock(tmp_path / "run")
     try:
