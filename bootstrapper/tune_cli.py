@@ -1,7 +1,7 @@
 """`plan tune --task NAME --budget B --run-dir DIR`: run the whole budget, tuning the plan as it goes.
 
 The run starts from the plan of the task's prior (or of --model, or a vague model from the
-starting reward), and after every evaluated round refits the model on the prior's measured rounds
+starting reward), and after every round refits the model on the prior's measured rounds
 and the run's own, and re-solves the rest of the budget once the fit is identified. Resumable
 like `plan execute`: run the same command again after a kill.
 """
@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option; repeatable")
     g.add_argument("--model-path", help="local model folder for the ddpm / llm tasks")
     g.add_argument("--eval-every", type=int, default=1, metavar="K",
-                   help="held-out evaluation after every K-th round and the last (default 1); refits wait for one")
+                   help="held-out evaluation after every K-th round and the last (default 1); other rounds are "
+                        "read by their generation reward")
     g.add_argument("--trials", type=int, default=0, help="also refine the starting base with this many Optuna trials")
     g.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
