@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, 3 rounds: checks the outputs")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option")
     parser.add_argument("--model-path", help="local model folder (default: the task's shipped model)")
+    parser.add_argument("--strategies", help="run only these (comma-separated: tuned, constant, linear, 2^t, ...); "
+                        "e.g. tuned rows for more seeds first. Default: all")
     parser.add_argument("--report", action="store_true",
                         help="run nothing: write the results of the runs finished so far (a study cut short)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -150,10 +152,14 @@ def main() -> None:
     problem = Problem(model, costs, budget, args.batch, max(rounds, 12))
     vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
     plans = hand_picked(problem, vague, rounds, bases, task.name)
-    curves: dict[str, list] = {TUNED: [], **{label: [] for label in plans}}
+    short = {TUNED: "tuned", **{k: k.split()[-1] for k in plans}}  # a strategy's name in folders and --strategies
+    chosen = set(short.values()) if args.strategies is None else set(args.strategies.split(","))
+    if chosen - set(short.values()):
+        raise InputError(f"unknown strategies {sorted(chosen - set(short.values()))}; known: {', '.join(short.values())}")
+    curves: dict[str, dict[int, list]] = {label: {} for label in short}
     for seed in range(seeds):  # the tuned run first: a study cut short still compares it
-        for label, run_folder in {TUNED: folder / f"tuned-{seed}",
-                                  **{k: folder / f"{k.split()[-1]}-{seed}" for k in plans}}.items():
+        for label, name_ in short.items():
+            run_folder = folder / f"{name_}-{seed}"
             if args.report:
                 history = finished_rounds(run_folder, budget, costs)
                 if history is None:
@@ -162,10 +168,13 @@ def main() -> None:
                 history = tune(task, problem, run_folder, seed, prior.model if prior else None,
                                prior.evidence() if prior else None).history
                 print(f"seed {seed}: tuned schedule {[r['kept'] for r in history]}", flush=True)
+            elif name_ not in chosen:
+                continue
             else:
                 history = run_hand(plans[label], task, run_folder, seed)
-            curves[label].append(points(history))
-    curves = {label: runs for label, runs in curves.items() if runs}
+            curves[label][seed] = points(history)
+    by_seed = {label: runs for label, runs in curves.items() if runs}
+    curves = {label: list(runs.values()) for label, runs in by_seed.items()}
     if not curves:
         raise InputError(f"no run in {folder} has finished yet")
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
@@ -176,7 +185,7 @@ def main() -> None:
                 + [(k, ".4f") for k in sorted(rows[0]["metrics"]) if k.startswith("acc_")]))
     plot(curves, rows, initial, args.out / f"{name}.png", args.task, costs)
     result = {"task": args.task, "task_config": task.config.to_json(), "initial": initial, "costs": costs.to_json(),
-              "budget": budget, "seeds": seeds, "rows": rows, "regret": regret(curves),
+              "budget": budget, "seeds": seeds, "rows": rows, "regret": regret(by_seed),
               "prior": prior.describe() if prior else "vague (from the starting reward)",
               "plans": {k: list(p.schedule.n) for k, p in plans.items()}, "curves": curves}
     print(f"wrote {save(name, result, args.out)}")
@@ -210,21 +219,23 @@ def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:
             "metrics": {k: float(v.mean()) for k, v in values.items()}, "metrics_se": se}
 
 
-def regret(curves: dict[str, list[list[dict]]]) -> dict | None:
+def regret(curves: dict[str, dict[int, list[dict]]]) -> dict | None:
     """The tuned run's final reward minus the best and the median hand-picked strategy's, paired by
-    seed (the same seed's runs share their random streams): mean and SE over the seeds."""
-    if TUNED not in curves or len(curves) < 2:
+    seed (the same seed's runs share their random streams) over the seeds every strategy finished:
+    mean and SE over those seeds."""
+    seeds = sorted(set.intersection(*(set(runs) for runs in curves.values()))) if curves else []
+    if TUNED not in curves or len(curves) < 2 or not seeds:
         return None
-    final = {k: np.array([run[-1]["reward"] for run in runs]) for k, runs in curves.items()}
+    final = {k: np.array([runs[s][-1]["reward"] for s in seeds]) for k, runs in curves.items()}
     hand = {k: v for k, v in final.items() if k != TUNED}
-    seeds = min(len(v) for v in final.values())
-    means = {k: v[:seeds].mean() for k, v in hand.items()}
+    means = {k: v.mean() for k, v in hand.items()}
     best = max(means, key=means.get)
     median = sorted(means, key=means.get)[len(means) // 2]
     out = {"seeds": seeds, "best": best, "median": median}
     for what, label in (("vs_best", best), ("vs_median", median)):
-        d = final[TUNED][:seeds] - hand[label][:seeds]
-        out[what] = {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(seeds)) if seeds > 1 else None}
+        d = final[TUNED] - hand[label]
+        n = len(seeds)
+        out[what] = {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else None}
     return out
 
 
