@@ -51,6 +51,8 @@ class RunConfig:
         for name in ("task_config", "initial", "calibration", "calibrated_plan"):
             if not isinstance(getattr(self, name), (dict, type(None))):
                 raise InputError(f"{name} must be a JSON object, got {json.dumps(getattr(self, name))}")
+            if getattr(self, name) is not None:  # as run.json holds it (a tuple is a list there), so a resume compares equal
+                object.__setattr__(self, name, json.loads(json.dumps(getattr(self, name))))
         if self.initial is not None:
             check_initial(self.initial, "the run's starting metrics")
 

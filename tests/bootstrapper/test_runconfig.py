@@ -58,3 +58,15 @@ def test_a_resume_with_another_seed_or_task_option_is_refused(tmp_path):
                         (RunConfig.for_task(task, seed=0, replan=True), "without --replan")):
         with RunDir(tmp_path / "run") as run_dir, pytest.raises(InputError, match=said):
             run_dir.prepare(plan, other)
+
+
+def test_a_task_config_holding_a_tuple_resumes(tmp_path):
+    """A tuple in a task's config (the LLM task's levels) is a list in run.json: the resume is the
+    same run, not 'started with task_config ...' (a resumed LLM study was refused so)."""
+    plan = recommend(Problem(GaussianModel(), CostModel(1.0, 3.0, 20.0), 2e3), task="gaussian").to_json()
+    config = RunConfig("gaussian", 0, {"levels": ("base", "p1")})
+    with RunDir(tmp_path / "run") as run_dir:
+        assert not run_dir.prepare(plan, config)
+    with RunDir(tmp_path / "run") as run_dir:
+        assert run_dir.prepare(plan, RunConfig("gaussian", 0, {"levels": ("base", "p1")}))
+    assert config == RunConfig.from_dict(config.to_json())
