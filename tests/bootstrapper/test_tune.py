@@ -81,9 +81,20 @@ def test_a_killed_tuned_run_resumes_to_the_same_rounds(fast_tmp):
     whole = tune(TASK, WRONG, fast_tmp / "whole", 3, WRONG.model)
     with pytest.raises(Crash):
         tune(TASK, WRONG, fast_tmp / "killed", 3, WRONG.model, progress=crash_at(2, "done"))
-    resumed = tune(TASK, WRONG, fast_tmp / "killed", 3, WRONG.model)
+    resumed = tune(NO_START_EVALUATION, WRONG, fast_tmp / "killed", 3, WRONG.model)
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
     assert strip(resumed.history) == strip(whole.history) and len(whole.history) > 3
+
+
+class _RecordedStart(GaussianTask):
+    """TASK, but evaluating the starting model fails: a resume must read the metrics run.json recorded."""
+
+    def evaluate(self, state):
+        assert state.theta != TASK.init_state(3).theta, "a resumed tune evaluated the starting model again"
+        return super().evaluate(state)
+
+
+NO_START_EVALUATION = _RecordedStart(TASK.config)
 
 
 def test_replan_keeps_the_plan_until_the_model_is_identified_and_stops_when_rounds_would_hurt():
