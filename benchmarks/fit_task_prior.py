@@ -11,7 +11,8 @@ The runs of different shapes pooled together vary n_t from round to round, which
 the fit tell the contraction a from the noise b. A study's curves record each round's spend and
 held-out metrics; the kept count of a round is its planned n (the hand-picked plans spend their
 whole budget, so no round of theirs was trimmed; a run shorter than its plan is refused). The
-tuned runs are left out: they start from a pilot's checkpoint, not from the shipped model.
+tuned runs are left out: in the studies the priors name they started from a pilot's checkpoint,
+not from the shipped model, and a tuned run's rounds follow its replans, not a plan in the file.
 """
 from __future__ import annotations
 
