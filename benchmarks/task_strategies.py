@@ -4,9 +4,9 @@ constant, linear and exponential schedules with the bases a user would hand-pick
 after every round), all at the same total compute, several seeds.
 
     python3 benchmarks/task_strategies.py --task ddpm --budget 720 --seeds 3 --rounds 5 \
-        -o eval_images=32 -o num_threads=1                       # ~18 min per seed and strategy
-    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --batch 2 \
-        -o eval_per_level=32 -o num_threads=2
+        -o eval_images=32 -o num_threads=1                       # ~13 min per seed and strategy
+    python3 benchmarks/task_strategies.py --task llm --budget 600 --seeds 3 --rounds 3 --bases 2 \
+        --batch 2 -o eval_per_level=32 -o num_threads=1 --strategies tuned   # the tuned rows first
     python3 benchmarks/task_strategies.py --task ddpm --quick --model-path TINY_UNET_FOLDER
 
 The budget is in seconds of this machine: c_g and c_t are measured once (seconds per generated
