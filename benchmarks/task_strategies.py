@@ -134,6 +134,10 @@ def main() -> None:
     args = parser.parse_args()
     seeds, rounds = (1, 3) if args.quick else (args.seeds, args.rounds)
     bases = [float(b) for b in args.bases.split(",")]
+    known = ["tuned", "constant", "linear", *(f"{b:g}^t" for b in bases)]
+    chosen = set(known) if args.strategies is None else set(args.strategies.split(","))
+    if chosen - set(known):  # before anything is measured or written
+        raise InputError(f"unknown strategies {sorted(chosen - set(known))}; known: {', '.join(known)}")
     task = make_task(args.task, args.option, args.model_path)
     name = f"{args.task}_study" + ("_quick" if args.quick else "")
     folder = args.out / f"{name}_runs"
@@ -153,9 +157,6 @@ def main() -> None:
     vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
     plans = hand_picked(problem, vague, rounds, bases, task.name)
     short = {TUNED: "tuned", **{k: k.split()[-1] for k in plans}}  # a strategy's name in folders and --strategies
-    chosen = set(short.values()) if args.strategies is None else set(args.strategies.split(","))
-    if chosen - set(short.values()):
-        raise InputError(f"unknown strategies {sorted(chosen - set(short.values()))}; known: {', '.join(short.values())}")
     curves: dict[str, dict[int, list]] = {label: {} for label in short}
     for seed in range(seeds):  # the tuned run first: a study cut short still compares it
         for label, name_ in short.items():

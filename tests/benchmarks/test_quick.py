@@ -124,3 +124,14 @@ def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2 and "scores 0" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "llm_study_quick.json").exists()
+
+
+def test_task_study_refuses_an_unknown_strategy_before_measuring_anything(tmp_path):
+    """--strategies names a strategy the study has not: one sentence naming the known ones, exit 2,
+    nothing measured or written."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "task_strategies.py"), "--task", "gaussian",
+                           "--quick", "--bases", "2", "--strategies", "tuned,4^t", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("task_strategies: unknown strategies ['4^t']") and "tuned, constant, linear, 2^t" in proc.stderr
+    assert not (tmp_path / "out").exists()
