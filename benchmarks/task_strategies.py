@@ -62,14 +62,25 @@ def hand_plan(problem: Problem, family: str, param: float, rounds: int, task: st
     return Plan(problem, schedule, "hand-picked", free_form(problem), task=task)
 
 
+def shapes(bases: list[float]) -> dict[str, tuple[str, str, float]]:
+    """The hand-picked strategies: label in the results -> (name in run folders and --strategies,
+    schedule family, its parameter)."""
+    return {"constant": ("constant", "constant", 0.0), "linear": ("linear", "linear", 1.0),
+            **{f"exponential {b:g}^t": (f"{b:g}^t", "exponential", b) for b in bases}}
+
+
+def strategy_names(bases: list[float]) -> dict[str, str]:
+    """Every strategy's label -> its name in run folders and --strategies, the tuned run first (a study
+    cut short still compares it)."""
+    return {TUNED: "tuned", **{label: name for label, (name, _, _) in shapes(bases).items()}}
+
+
 def hand_picked(problem: Problem, fallback: Problem, rounds: int, bases: list[float], task: str) -> dict[str, Plan]:
     """Constant, linear and one exponential per base, each with `rounds` rounds, sized by the problem's
     model, or by the fallback's where that model deems the shape unaffordable (e.g. the DDPM prior
     predicts that 3^t's first rounds, a few samples each, would ruin the model)."""
-    shapes = {"constant": ("constant", 0.0), "linear": ("linear", 1.0),
-              **{f"exponential {b:g}^t": ("exponential", b) for b in bases}}
     plans = {}
-    for label, (family, param) in shapes.items():
+    for label, (_, family, param) in shapes(bases).items():
         try:
             plans[label] = hand_plan(problem, family, param, rounds, task)
         except InputError:
@@ -134,7 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     seeds, rounds = (1, 3) if args.quick else (args.seeds, args.rounds)
     bases = [float(b) for b in args.bases.split(",")]
-    known = ["tuned", "constant", "linear", *(f"{b:g}^t" for b in bases)]
+    names = strategy_names(bases)
+    known = list(names.values())
     chosen = set(known) if args.strategies is None else set(args.strategies.split(","))
     if chosen - set(known):  # before anything is measured or written
         raise InputError(f"unknown strategies {sorted(chosen - set(known))}; known: {', '.join(known)}")
@@ -156,10 +168,9 @@ def main() -> None:
     problem = Problem(model, costs, budget, args.batch, max(rounds, 12))
     vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
     plans = hand_picked(problem, vague, rounds, bases, task.name)
-    short = {TUNED: "tuned", **{k: k.split()[-1] for k in plans}}  # a strategy's name in folders and --strategies
-    curves: dict[str, dict[int, list]] = {label: {} for label in short}
-    for seed in range(seeds):  # the tuned run first: a study cut short still compares it
-        for label, name_ in short.items():
+    curves: dict[str, dict[int, list]] = {label: {} for label in names}
+    for seed in range(seeds):
+        for label, name_ in names.items():
             run_folder = folder / f"{name_}-{seed}"
             if args.report:
                 history = finished_rounds(run_folder, budget, costs)
