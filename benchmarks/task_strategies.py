@@ -176,12 +176,12 @@ def main() -> None:
                 history = finished_rounds(run_folder, budget, costs)
                 if history is None:
                     continue
+            elif name_ not in chosen:
+                continue
             elif label == TUNED:
                 history = tune(task, problem, run_folder, seed, prior.model if prior else None,
                                prior.evidence() if prior else None).history
                 print(f"seed {seed}: tuned schedule {[r['kept'] for r in history]}", flush=True)
-            elif name_ not in chosen:
-                continue
             else:
                 history = run_hand(plans[label], task, run_folder, seed)
             curves[label][seed] = points(history)

@@ -135,3 +135,12 @@ def test_task_study_refuses_an_unknown_strategy_before_measuring_anything(tmp_pa
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("task_strategies: unknown strategies ['4^t']") and "tuned, constant, linear, 2^t" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_task_study_runs_only_the_strategies_named(tmp_path):
+    """--strategies constant: the constant run and nothing else, not even the tuned run that goes
+    first in each seed."""
+    bench("task_strategies.py", "--task", "gaussian", "--quick", "--bases", "2", "--strategies", "constant",
+          "--out", str(tmp_path))
+    assert sorted(p.name for p in (tmp_path / "gaussian_study_quick_runs").iterdir()) == ["calibration.json", "constant-0"]
+    assert [r["strategy"] for r in json.loads((tmp_path / "gaussian_study_quick.json").read_text())["rows"]] == ["constant"]
