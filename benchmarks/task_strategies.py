@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import make_task  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
-from planner.jsonio import atomic_write_json, read_json  # noqa: E402
+from planner.jsonio import as_stored, atomic_write_json, read_json  # noqa: E402
 from planner.validate import InputError  # noqa: E402
 from planner.plan import Plan  # noqa: E402
 from planner.priors import load_prior  # noqa: E402
@@ -92,7 +91,7 @@ def calibrated(task, folder: Path, settings: dict, samples: int) -> dict:
     """The study's measured costs and starting metrics: measured once and kept in the folder, so a
     resumed study runs at the same costs; a folder made with other settings is refused."""
     path = folder / "calibration.json"
-    settings = json.loads(json.dumps(settings))  # as the file holds them (a tuple is a list there)
+    settings = as_stored(settings)  # as the file holds them
     if path.exists():
         saved = read_json(path, "the study's calibration")
         if saved["settings"] != settings:

@@ -11,7 +11,7 @@ import dataclasses
 import json
 from typing import Any, ClassVar
 
-from planner.jsonio import from_dict
+from planner.jsonio import as_stored, from_dict
 
 from planner.rounds import check_initial
 from planner.validate import InputError, check_seed
@@ -51,8 +51,8 @@ class RunConfig:
         for name in ("task_config", "initial", "calibration", "calibrated_plan"):
             if not isinstance(getattr(self, name), (dict, type(None))):
                 raise InputError(f"{name} must be a JSON object, got {json.dumps(getattr(self, name))}")
-            if getattr(self, name) is not None:  # as run.json holds it (a tuple is a list there), so a resume compares equal
-                object.__setattr__(self, name, json.loads(json.dumps(getattr(self, name))))
+            if getattr(self, name) is not None:  # as run.json holds it, so a resume compares equal
+                object.__setattr__(self, name, as_stored(getattr(self, name)))
         if self.initial is not None:
             check_initial(self.initial, "the run's starting metrics")
 

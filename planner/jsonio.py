@@ -89,6 +89,11 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, dumps(obj, f"{path}", indent=2) + "\n")
 
 
+def as_stored(obj: Any) -> Any:
+    """obj as a JSON file holds it and reads it back (a tuple is a list there): compare with this."""
+    return json.loads(json.dumps(obj))
+
+
 def dumps(obj: Any, what: str, **kwargs: Any) -> str:
     """json.dumps that refuses NaN and infinity (not JSON) with an InputError naming where one is."""
     try:

@@ -6,12 +6,12 @@ RDB storage (SQLite file, PostgreSQL, MySQL) so several processes search it toge
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 
 import numpy as np
 
+from planner.jsonio import as_stored
 from planner.problem import Problem
 from planner.schedules import Schedule, family as get_family
 from planner.solvers._base import InfeasibleError, search
@@ -40,7 +40,7 @@ class OptunaSolver:
         if "problem" not in study.user_attrs:
             for key, value in described.items():
                 study.set_user_attr(key, value)
-        elif {k: study.user_attrs.get(k) for k in described} != json.loads(json.dumps(described)):
+        elif {k: study.user_attrs.get(k) for k in described} != as_stored(described):
             raise InputError(f"study {study.study_name!r} in {self.storage} searches a different problem; "
                              "use the same flags or another --study")
         low, high = fam.bounds(problem.model.optimal_base())
