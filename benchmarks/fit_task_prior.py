@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.fit import Observations, fit  # noqa: E402
+from planner.fit import Observations  # noqa: E402
 from planner.jsonio import atomic_write_json, read_json  # noqa: E402
 from planner.validate import InputError  # noqa: E402
-from planner.priors import TaskPrior  # noqa: E402
+from planner.priors import fit_prior  # noqa: E402
 
 
 def reward_of(point) -> float:
@@ -53,24 +53,18 @@ def main() -> None:
     args = parser.parse_args()
     study = read_json(args.study, "study results")
     runs = study_runs(study)
-    pooled = Observations.pool(runs)
-    fitted = fit(pooled, "surrogate")
-    if fitted.unidentified():
-        raise InputError(f"the study's rounds do not pin the surrogate down: {fitted.unidentified()}")
-    rounds = sum(len(r.n) for r in runs)
     source = {"what": f"{len(runs)} runs of {', '.join(study['plans'])} schedules from the shipped model, "
                       f"{study['machine']['when'][:10]}",
-              "rounds": rounds, "runs": len(runs), "study": args.study.name, "command": study["command"],
+              "study": args.study.name, "command": study["command"],
               "measured": study["machine"]["when"], "task_config": study["task_config"],
               "initial": study["initial"], "schedules": study["plans"],
-              "kept": "each round's planned n (the study logs spend and reward per round)",
-              "transitions": {"n": pooled.n.tolist(), "before": pooled.before.tolist(), "after": pooled.after.tolist()}}
-    prior = TaskPrior(study["task"], fitted.model, source, fitted.to_json())
+              "kept": "each round's planned n (the study logs spend and reward per round)"}
+    prior = fit_prior(study["task"], runs, source)
     atomic_write_json(args.out, prior.to_json())
     estimates = ", ".join(f"{k} {v['value']:.4g} [{v['low']:.3g}, {v['high']:.3g}]"
                           for k, v in prior.fit["estimates"].items() if v["low"] is not None)
-    print(f"{study['task']}: {rounds} rounds of {len(runs)} runs; {estimates}; one-round rmse {fitted.rmse:.3g}, "
-          f"R^2 {fitted.r2:.3f}\nwrote {args.out}")
+    print(f"{study['task']}: {prior.source['rounds']} rounds of {len(runs)} runs; {estimates}; one-round rmse "
+          f"{prior.fit['rmse']:.3g}, R^2 {prior.fit['r2']:.3f}\nwrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """`plan tune --task NAME --budget B --run-dir DIR`: run the whole budget, tuning the plan as it goes.
 
-The run starts from the plan of the task's prior (or of --model, or a vague model from the
-starting reward), and after every round refits the model on the prior's measured rounds
-and the run's own, and re-solves the rest of the budget once the fit is identified. Resumable
+The run starts from the plan of the task's prior (or of --prior, your own prior file from
+`plan fit --prior-out`, or of --model, or a vague model from the starting reward), and after
+every round refits the model on the prior's measured rounds and the run's own, and re-solves the rest of the budget once the fit is identified. Resumable
 like `plan execute`: run the same command again after a kill.
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
     g.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="task option; repeatable")
     g.add_argument("--model-path", help="local model folder for the ddpm / llm tasks")
+    g.add_argument("--prior", metavar="PRIOR.json", help="start from this prior file (`plan fit --prior-out` of your "
+                   "earlier runs of the task) instead of the task's shipped one; its rounds are pooled in every refit")
     g.add_argument("--eval-every", type=int, default=1, metavar="K",
                    help="held-out evaluation after every K-th round and the last (default 1); other rounds are "
                         "read by their generation reward")
@@ -54,11 +56,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--trials must be >= 0, got {args.trials}")
     if args.trials:
         need("--trials", "search", "optuna")
+    if args.prior and args.model:
+        raise InputError("pass --prior or --model, not both: a prior file holds the model to start from")
     log_with = parse_log_with(args.log_with)
     task = make_task(args.task, args.option, args.model_path)
     shipped = None if args.model or args.model_path else prior_path(args.task)  # a prior is of the shipped model
-    prior = load_prior(shipped, args.task) if shipped else None
-    model = problem.model if args.model or prior else None
+    prior = load_prior(args.prior or shipped, args.task) if args.prior or shipped else None
+    model = prior.model if prior else problem.model if args.model else None
+    if args.prior:
+        source = f"{prior.describe()} in {args.prior}"
     if model is None:
         source = "a vague surrogate of the starting reward (no --model, and no prior for this model)"
     progress = Progress() if args.no_progress else tqdm_progress()

@@ -65,7 +65,7 @@ def model_from_args(args: argparse.Namespace):
         path = registry.prior_path(task)
         if path is not None:
             prior = load_prior(path, task)
-            return prior.model, prior.describe()
+            return prior.model, f"{prior.describe()}; pass --model FILE.json for yours"
     return DEFAULT_MODEL, "the paper's Gaussian warm-up (theta0 = 3, sigma = kappa = 1); pass --model FILE.json"
 
 

@@ -19,11 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fit-gamma", action="store_true", help="profile the surrogate's noise exponent "
                         "gamma over 0.25..3 instead of fixing it at 1")
     parser.add_argument("--out", metavar="MODEL.json", help="write the fitted model file (for plan --model)")
+    parser.add_argument("--prior-out", metavar="PRIOR.json",
+                        help="also write a prior file for `plan tune --prior`: the surrogate fitted to these runs' "
+                        "rewards, with their rounds, which the tuned run pools with its own in every refit")
     parser.add_argument("--json", action="store_true", help="print the fit (model, intervals, rmse, r2) as JSON")
 
 
-def initial_metrics(log: Path) -> dict | None:
-    """The starting model's metrics recorded in run.json beside a round log, if any (checked)."""
+def run_config(log: Path) -> dict | None:
+    """The run.json beside a round log, if there is one (checked to be a JSON object)."""
     from planner.jsonio import read_json
     from planner.validate import InputError
 
@@ -33,7 +36,29 @@ def initial_metrics(log: Path) -> dict | None:
     run = read_json(path, "run config")
     if not isinstance(run, dict):
         raise InputError(f"run config {path} must be a JSON object, not {type(run).__name__}")
-    return None if run.get("initial") is None else check_initial(run["initial"], f"run config {path}")
+    return run
+
+
+def initial_metrics(log: Path) -> dict | None:
+    """The starting model's metrics recorded in run.json beside a round log, if any (checked)."""
+    run = run_config(log)
+    initial = None if run is None else run.get("initial")
+    return None if initial is None else check_initial(initial, f"run config {log.parent / 'run.json'}")
+
+
+def logged_task(logs: list[str]) -> str:
+    """The one task the runs beside these logs ran (their run.json names it): a prior is for one task."""
+    from planner.validate import InputError
+
+    tasks = set()
+    for log in logs:
+        run = run_config(Path(log))
+        if run is None or not isinstance(run.get("task"), str):
+            raise InputError(f"--prior-out needs the run.json beside {log}, which names the task the run was of")
+        tasks.add(run["task"])
+    if len(tasks) > 1:
+        raise InputError(f"--prior-out: the runs are of tasks {', '.join(sorted(tasks))}; a prior is for one task")
+    return tasks.pop()
 
 
 def read_log(path: str, kind: str) -> list[dict]:
@@ -52,14 +77,20 @@ def read_log(path: str, kind: str) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     from planner.fit import Observations, fit
     from planner.jsonio import atomic_write_json, check_output_path, dumps
+    from planner.priors import fit_prior
 
-    if args.out:
-        check_output_path(args.out, "--out")
+    for path, flag in ((args.out, "--out"), (args.prior_out, "--prior-out")):
+        if path:
+            check_output_path(path, flag)
+    task = logged_task(args.log) if args.prior_out else None
     runs = [Observations.from_log(read_log(path, args.kind), initial_metrics(Path(path))) for path in args.log]
     result = fit(Observations.pool(runs), args.kind, None if args.fit_gamma else 1.0)
     text = dumps(result.to_json(), "the fit")
+    prior = fit_prior(task, runs, {"what": f"{len(runs)} earlier run(s): {', '.join(args.log)}"}) if task else None
     if args.out:
         atomic_write_json(args.out, result.model.to_json())
+    if prior:
+        atomic_write_json(args.prior_out, prior.to_json())
     if args.json:
         print(text)
         return 0
@@ -72,4 +103,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"one-round-ahead error: rmse {result.rmse:.3g}, R^2 {result.r2:.3f}")
     if args.out:
         print(f"model written to {args.out}")
+    if prior:
+        print(f"prior for `plan tune --task {task} --prior {args.prior_out}` written: {prior.describe()}")
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.fit import Observations
+from planner.fit import Observations, fit
 from planner.jsonio import read_json
 from planner.validate import InputError
 from planner.models import RewardModel, model_from_json
@@ -36,7 +36,7 @@ class TaskPrior:
     def describe(self) -> str:
         """One line for people: which prior, fitted to what."""
         return (f"the {self.task} task's prior, a surrogate fitted to {self.source.get('rounds', '?')} measured "
-                f"rounds ({self.source.get('what', 'see its file')}); pass --model FILE.json for yours")
+                f"rounds ({self.source.get('what', 'see its file')})")
 
     def evidence(self) -> Observations | None:
         """The measured transitions the prior was fitted to, for pooling with a run's own rounds
@@ -57,6 +57,20 @@ class TaskPrior:
     def to_json(self) -> dict:
         return {"format": FORMAT, "task": self.task, "model": self.model.to_json(), "fit": self.fit,
                 "source": self.source}
+
+
+def fit_prior(task: str, runs: list[Observations], source: dict) -> TaskPrior:
+    """The surrogate fitted to several runs' measured rounds pooled (runs of different shapes vary n_t
+    from round to round, which tells the contraction a from the noise b), its source completed with
+    the rounds themselves so that `plan tune` can pool them with a run's own; InputError if the
+    rounds do not pin the surrogate down."""
+    pooled = Observations.pool(runs)
+    fitted = fit(pooled, "surrogate")
+    if fitted.unidentified():
+        raise InputError(f"the runs' rounds do not pin the surrogate down: {fitted.unidentified()}")
+    transitions = {"n": pooled.n.tolist(), "before": pooled.before.tolist(), "after": pooled.after.tolist()}
+    return TaskPrior(task, fitted.model, {**source, "rounds": len(pooled.n), "runs": len(runs),
+                                          "transitions": transitions}, fitted.to_json())
 
 
 def load_prior(path: str | Path, task: str) -> TaskPrior:

@@ -54,6 +54,20 @@ def test_gaussian_study_quick(tmp_path):
         assert row["predicted_gap"] is None or row["predicted_gap"] > 0
 
 
+def test_gaussian_tune_quick(tmp_path):
+    """`plan tune` against the oracle: every tuned row (vague prior, with theta, the earlier runs'
+    prior) on the same seeds, the prior fitted to seeds no tuned run uses and recorded with its fit."""
+    bench("gaussian_tune.py", "--quick", "--prior-seeds", "1", "--out", str(tmp_path))
+    data = json.loads((tmp_path / "gaussian_tune_quick.json").read_text())
+    assert [r["strategy"] for r in data["rows"]] == ["oracle", "tuned, rewards alone", "tuned, with theta",
+                                                      "tuned, rewards alone, earlier runs' prior"]
+    assert all(len(g) == 8 for g in data["gaps"].values()) and data["rows"][0]["ratio_to_oracle"] == 1.0
+    assert all(r["mean_gap"] > 0 and r["ratio_se"] >= 0 for r in data["rows"])
+    assert "seeds 1000000-1000000" in data["prior"]["describe"] and data["prior"]["fit"]["estimates"]["b"]["low"] > 0
+    assert set(data["prior"]["schedules"]) == {"constant", "linear", "exponential 1.5^t", "exponential 2^t",
+                                               "exponential 3^t"}
+
+
 def test_engine_overhead_quick(tmp_path):
     """The overhead benchmark times a whole run and the task inside it, for each repeat: the task's
     seconds are part of the run's, every run does several rounds (its share is not asserted)."""

@@ -16,6 +16,7 @@ from planner.costs import CostModel
 from planner.fit import Observations, fit
 from planner.models import GaussianModel
 from planner.plan import Plan, recommend
+from planner.priors import load_prior
 from planner.problem import Problem
 from planner.replan import replan
 from planner.schedules import Schedule
@@ -54,18 +55,23 @@ def rewards_only(history: list[dict], initial: dict) -> Observations:
                                  {"reward": initial["reward"]})
 
 
+def earlier_runs(folder, problem: Problem) -> list[tuple[str, list[dict]]]:
+    """Six runs of hand-picked shapes that vary n_t (so that a fit tells a from b), on seeds 100-105:
+    each run's round log path and rounds."""
+    runs = []
+    for i, base in enumerate((2.0, 1.0, 3.0) * 2):
+        schedule = Schedule("exponential", tuple(max(1, round(8 * base**t)) for t in range(7)), 8.0, base)
+        plan = Plan(problem, schedule, "hand-picked", free_form(problem), task="gaussian")
+        RunDir(folder / f"evidence{i}").prepare(plan.to_json(), RunConfig.for_task(TASK, 100 + i))
+        runs.append((str(folder / f"evidence{i}" / "rounds.jsonl"), execute(plan, TASK, folder / f"evidence{i}", 100 + i)))
+    return runs
+
+
 def test_tune_pools_the_evidence_it_is_given_from_its_first_round(fast_tmp):
     """With earlier measured transitions (a prior's rounds) the refit after round 0 already has them
     all plus the run's own, is identified and replans; without them the first rounds keep the plan."""
     initial = TASK.evaluate(TASK.init_state(0))
-    earlier = []
-    problem = Problem(TRUTH, COSTS, 4e4, max_rounds=7)
-    for i, base in enumerate((2.0, 1.0, 3.0) * 2):  # shapes that vary n_t, so the fit tells a from b
-        schedule = Schedule("exponential", tuple(max(1, round(8 * base**t)) for t in range(7)), 8.0, base)
-        plan = Plan(problem, schedule, "hand-picked", free_form(problem), task="gaussian")
-        folder = fast_tmp / f"evidence{i}"
-        RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(TASK, 100 + i))
-        earlier.append(rewards_only(execute(plan, TASK, folder, 100 + i), initial))
+    earlier = [rewards_only(history, initial) for _, history in earlier_runs(fast_tmp, Problem(TRUTH, COSTS, 4e4, max_rounds=7))]
     evidence = Observations.pool(earlier)
     prior = fit(evidence, "surrogate")
     assert prior.unidentified() is None, prior.estimates
@@ -168,3 +174,23 @@ def test_plan_tune_takes_the_run_directory_lock(tmp_path):
         lock.release()
     assert one_sentence(refused) and "is in use by another process" in refused.stderr
     assert run_cli(*args).returncode == 0
+
+
+def test_your_earlier_runs_as_a_prior_file_start_and_feed_a_tuned_run(fast_tmp):
+    """`plan fit RUNS --prior-out P` writes a prior of the runs' task (fitted to their rewards, their
+    rounds inside); `plan tune --prior P` plans from it, says so, and pools its rounds from the first
+    refit. --prior with --model, or a prior of another task, is one sentence and writes nothing."""
+    logs = [log for log, _ in earlier_runs(fast_tmp, Problem(TRUTH, COSTS, 4e4, max_rounds=7))]
+    prior_file = fast_tmp / "prior.json"
+    done = run_cli("fit", *logs, "--kind", "surrogate", "--prior-out", str(prior_file))
+    assert done.returncode == 0 and "plan tune --task gaussian --prior" in done.stdout, done.stderr
+    prior = load_prior(prior_file, "gaussian")
+    assert prior.source["runs"] == 6 and prior.fit["estimates"]["a"]["high"] < 1
+    tuned = json.loads(run_cli(*TUNE, "--prior", str(prior_file), "--run-dir", str(fast_tmp / "run"), "--json",
+                               "--no-progress").stdout)
+    assert str(prior_file) in tuned["model_source"] and tuned["replans"] >= 1
+    first = json.loads((fast_tmp / "run" / "rounds.jsonl").read_text().splitlines()[0])
+    assert first["replan"]["fit"]["rounds"] == prior.source["rounds"] + 1
+    for bad in (["--model", str(prior_file)], ["--task", "ddpm"]):
+        refused = run_cli(*TUNE, "--prior", str(prior_file), "--run-dir", str(fast_tmp / "bad"), *bad)
+        assert one_sentence(refused) and not (fast_tmp / "bad").exists(), refused.stderr

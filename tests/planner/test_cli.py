@@ -247,6 +247,10 @@ BAD_INPUTS = {
     "out-is-a-directory": ["--budget", "1e6", "--out", "{models}"],
     **{f"model-{name}": ["--budget", "1e6", "--model", f"{{models}}/{name}.json"]
        for name in MODEL_FILES if name not in ("gaussian", "surrogate")},
+    "fit-prior-out-away-from-run-json": ["fit", "{logs}/away/rounds.jsonl", "--kind", "surrogate",
+                                         "--prior-out", "{folder}/prior.json"],
+    "fit-prior-out-one-run-pins-nothing": ["fit", "{logs}/run/rounds.jsonl", "--kind", "surrogate",
+                                           "--prior-out", "{folder}/prior.json"],
     **{name: args for name, (args, _) in FIXED.items()},
 }
 
@@ -329,6 +333,9 @@ def test_messages_name_the_fix(bad_results, places):
     assert "floating-point precision" in said["gap-below-rounding"]
     assert "FIFO" in said["out-link-to-fifo"] and "link-to-fifo" in said["out-link-to-fifo"]
     assert "no run.json beside it gives theta" in said["fit-log-away-from-run-json"]
+    assert "needs the run.json beside" in said["fit-prior-out-away-from-run-json"]
+    assert "do not pin the surrogate down" in said["fit-prior-out-one-run-pins-nothing"]
+    assert not os.path.exists(os.path.join(places["folder"], "prior.json"))
     assert "line 1 is round 1, not 0: the rounds are out of order" in said["fit-rounds-out-of-order"]
     assert "reward must be a number in [0, 1]" in said["fit-reward-5"]
     assert not os.path.exists(os.path.join(places["folder"], "absent.db"))  # not created by looking

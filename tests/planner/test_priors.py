@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from planner.validate import InputError
@@ -86,3 +87,24 @@ def test_malformed_prior_transitions_are_one_sentence(transitions):
     with pytest.raises(InputError, match="transitions") as raised:
         damaged.evidence()
     assert "\n" not in str(raised.value)
+
+
+def test_fit_prior_pools_runs_and_carries_their_rounds():
+    """Runs of different shapes pooled pin the surrogate down (noiseless: exactly); the prior's
+    evidence is those rounds, and noisy rounds of nearly one size (the noise term b unseen) are refused."""
+    from planner.fit import Observations
+    from planner.models import SurrogateModel
+    from planner.priors import fit_prior
+    from tests.planner.test_fit import log_of
+
+    truth = SurrogateModel(0.8, 0.6, 0.5, 0.3, 1.0)
+    runs = [Observations.from_log(*log_of(truth, n)) for n in ([4, 8, 16, 32], [20, 20, 20, 20], [2, 6, 18, 54])]
+    prior = fit_prior("mytask", runs, {"what": "three simulated runs"})
+    assert prior.model.a == pytest.approx(truth.a) and prior.model.b == pytest.approx(truth.b)
+    assert prior.source["rounds"] == 12 and prior.source["runs"] == 3 and prior.source["what"] == "three simulated runs"
+    assert prior.evidence().n.tolist() == [4, 8, 16, 32, 20, 20, 20, 20, 2, 6, 18, 54]
+    records, initial = log_of(truth, [200, 210, 220, 230, 240, 250])
+    for record, noise in zip(records, np.random.default_rng(0).normal(0, 0.01, len(records))):
+        record["reward"] += noise
+    with pytest.raises(InputError, match="do not pin the surrogate down: b = "):
+        fit_prior("mytask", [Observations.from_log(records, initial)], {})
