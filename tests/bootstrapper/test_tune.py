@@ -126,6 +126,28 @@ def test_a_replan_that_cannot_refit_keeps_the_schedule_an_earlier_replan_set():
     assert not kept.note["refit"] and kept.schedule == (7,)
 
 
+def test_replans_keep_a_schedule_the_refit_does_not_beat_by_a_tenth_and_never_shrink_the_next_round(fast_tmp):
+    """Near saturation a reading is noisier than the gap left, and re-solving from each reading restarted
+    ramps of small rounds: from the right model, some refits keep the schedule (their plan is not 10 %
+    better), kept sizes never fall (but for a last round the ledger trims), and a refit whose plan
+    would start below the round just run keeps the schedule."""
+    reasons, runs = [], []
+    for seed in range(4):
+        tuned = tune(TASK, Problem(TRUTH, COSTS, 2e4), fast_tmp / f"right{seed}", seed, TRUTH)
+        runs.append(tuned)
+        kept = [r["kept"] for r in tuned.history]
+        untrimmed = kept[:-1] if tuned.history[-1]["trimmed"] else kept
+        assert untrimmed == sorted(untrimmed), kept
+        reasons += [r["replan"].get("reason", "") for r in tuned.history]
+    assert any("not 10% less than" in reason for reason in reasons), reasons
+    tuned = runs[0]  # its round 2 left [84, 148, 3895] to run
+    history = [dict(r) for r in tuned.history[:4]]
+    history[-1].update(kept=10**5, n=10**5, generated=2 * 10**5)  # as if the round just run were huge
+    kept = replan(tuned.plan, history, history[-1]["spent"], {"reward": TASK.evaluate(TASK.init_state(0))["reward"],
+                                                            "theta": 3.0})
+    assert kept.schedule == tuple(history[-2]["schedule"][1:]) and "shrink" in kept.note["reason"], kept.note
+
+
 TUNE = ["tune", "--task", "gaussian", "-o", "sigma=1.5", "--budget", "2e4"]
 
 
