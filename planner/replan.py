@@ -11,10 +11,11 @@ from planner.validate import InputError
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 
-# A refit's plan replaces the schedule in force only if, by the refit model and from the same state,
-# it leaves a final gap at least this much smaller: near saturation the reward read after a round is
-# noisier than the gap left, and a plan re-solved from each noisy reading restarts its ramp of small
-# rounds again and again (measured on the Gaussian task; README, `plan tune`).
+# From a reward-only (surrogate) fit, a refit's plan replaces the schedule in force only if, by the
+# refit model and from the same state, it leaves a final gap at least this much smaller: near
+# saturation the reward read after a round is noisier than the gap left, and a plan re-solved from
+# each noisy reading restarts its ramp of small rounds again and again. A Gaussian fit restarts from
+# the observed theta, where replanning freely is better (measured on the Gaussian task; README, `plan tune`).
 KEEP_WITHIN = 0.1
 
 
@@ -36,8 +37,9 @@ def planned_rest(plan: Plan, history: list[dict]) -> tuple[int, ...]:
 def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
     """Fit on the history (plus earlier runs' transitions, e.g. a task prior's) and plan the rest of the
-    budget from the current state; if the log cannot identify a model yet, keep the schedule in force
-    (an earlier replan's, else the plan's)."""
+    budget from the current state; keep the schedule in force (an earlier replan's, else the plan's)
+    if the log cannot identify a model yet, or, from rewards alone, if the refit's plan is not
+    KEEP_WITHIN better than it or would shrink the next round below the one just run."""
     rest = planned_rest(plan, history)
     left = plan.problem.budget - spent
     rounds_left = plan.problem.max_rounds - len(history)
@@ -66,12 +68,19 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
         # A small last round would replace a good model by one trained on few samples.
         return Replan((), {**note, "reason": f"stopping: the best use of the {left:.4g} left is predicted to "
                                             f"lower the reward ({new.predicted_reward:.6g} < {now:.6g} now)"})
-    if rest and new.schedule.n[0] < int(history[-1]["kept"]):
+    if fitted.method != "surrogate":
+        return adopt(new, note)
+    if new.schedule.n[0] < int(history[-1]["kept"]):
         return Replan(rest, {**note, "reason": f"keeping the schedule: the refit's plan would shrink the next round to "
                                               f"{new.schedule.n[0]} after one of {history[-1]['kept']}"})
-    kept = new.problem.outcome(np.array(rest, dtype=float)) if rest else None
-    if kept is not None and float(kept.cost) <= left and new.gap >= (1 - KEEP_WITHIN) * float(kept.gap):
+    kept = new.problem.outcome(np.array(rest, dtype=float))
+    if float(kept.cost) <= left and new.gap >= (1 - KEEP_WITHIN) * float(kept.gap):
         return Replan(rest, {**note, "reason": f"keeping the schedule: the refit's plan would leave {new.gap:.4g}, "
                                               f"not {KEEP_WITHIN:.0%} less than its {float(kept.gap):.4g}"})
+    return adopt(new, note)
+
+
+def adopt(new: Plan, note: dict) -> Replan:
+    """The refit's plan as the schedule for the rest of the run."""
     return Replan(tuple(new.schedule.n), {**note, "base": new.schedule.param,
                                          "predicted_final_reward": new.predicted_reward})
