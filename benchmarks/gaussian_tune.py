@@ -1,6 +1,6 @@
 """`plan tune` against the oracle plan on the Gaussian task, from rewards alone or with theta.
 
-    python3 benchmarks/gaussian_tune.py --seeds 400          # ~12 min here
+    python3 benchmarks/gaussian_tune.py --seeds 400          # ~15 min here
     python3 benchmarks/gaussian_tune.py --quick               # 8 seeds: checks the outputs
 
 The oracle plan knows the true model (theta0 3, sigma 1, kappa 1; c_g 1, c_t 3, c_r 20, budget
