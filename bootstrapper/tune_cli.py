@@ -2,8 +2,9 @@
 
 The run starts from the plan of the task's prior (or of --prior, your own prior file from
 `plan fit --prior-out`, or of --model, or a vague model from the starting reward), and after
-every round refits the model on the prior's measured rounds and the run's own, and re-solves the rest of the budget once the fit is identified. Resumable
-like `plan execute`: run the same command again after a kill.
+every round refits the model on the prior's measured rounds and the run's own, and re-solves
+the rest of the budget once the fit is identified. Resumable like `plan execute`: run the
+same command again after a kill.
 """
 from __future__ import annotations
 
