@@ -1,5 +1,5 @@
 """Shared helpers for the planner tests: an explicit simulation of the Gaussian loop, a user's own
-loop around the Gaussian task, problem builders."""
+loop around the Gaussian task, problem builders, the log of a noiseless surrogate run."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner.costs import CostModel
-from planner.models import GaussianModel
+from planner.models import GaussianModel, SurrogateModel
 from planner.problem import Problem
 
 
@@ -112,3 +112,11 @@ def interval_hits(observations, truth, names: tuple[str, ...], gamma: float | No
             e = fitted.estimate(name)
             hits[name] += e.low <= getattr(truth, name) <= e.high
     return hits
+
+
+def log_of(model: SurrogateModel, n: list[int]) -> tuple[list[dict], dict]:
+    """The round log a noiseless run of the surrogate would write."""
+    r = model.trajectory(np.array(n, dtype=float))
+    records = [{"round": t, "n": k, "kept": k, "generated": int(k / r[t]) + 1, "reward": float(r[t + 1])}
+               for t, k in enumerate(n)]
+    return records, {"reward": float(r[0])}

@@ -10,15 +10,7 @@ import pytest
 from planner.fit import Observations, fit, fit_gaussian, fit_surrogate
 from planner.models import SurrogateModel
 from planner.validate import InputError
-from tests.planner.helpers import interval_hits
-
-
-def log_of(model: SurrogateModel, n: list[int]) -> tuple[list[dict], dict]:
-    """The round log a noiseless run of the surrogate would write."""
-    r = model.trajectory(np.array(n, dtype=float))
-    records = [{"round": t, "n": k, "kept": k, "generated": int(k / r[t]) + 1, "reward": float(r[t + 1])}
-               for t, k in enumerate(n)]
-    return records, {"reward": float(r[0])}
+from tests.planner.helpers import interval_hits, log_of
 
 
 def test_noiseless_surrogate_is_recovered_exactly():

@@ -95,7 +95,7 @@ def test_fit_prior_pools_runs_and_carries_their_rounds():
     from planner.fit import Observations
     from planner.models import SurrogateModel
     from planner.priors import fit_prior
-    from tests.planner.test_fit import log_of
+    from tests.planner.helpers import log_of
 
     truth = SurrogateModel(0.8, 0.6, 0.5, 0.3, 1.0)
     runs = [Observations.from_log(*log_of(truth, n)) for n in ([4, 8, 16, 32], [20, 20, 20, 20], [2, 6, 18, 54])]
