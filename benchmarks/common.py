@@ -1,11 +1,13 @@
 """Shared bits of the benchmark scripts: result files, scratch folders, tables."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -17,9 +19,13 @@ def machine() -> dict:
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def scratch() -> str:
-    """A scratch folder, in memory (tmpfs) where the machine has one, for many short runs."""
-    return tempfile.mkdtemp(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None, prefix="spendwise-bench-")
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A scratch folder for many short runs, in memory (tmpfs) where the machine has one, removed
+    afterwards (left behind, every study kept its runs in the machine's RAM)."""
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None,
+                                     prefix="spendwise-bench-") as folder:
+        yield Path(folder)
 
 
 def save(name: str, result: dict, out: Path | None = None) -> Path:

@@ -45,17 +45,18 @@ def main() -> None:
     args = parser.parse_args()
     budget, eval_images, cr = (25.0, 16, 3.0) if args.quick else (args.budget, args.eval_images,
                                                                   40.0 * args.eval_images / 256)
-    folder = Path(scratch())
-    plan_file = folder / "plan.json"
-    run("--budget", str(budget), "--cg", "0.17", "--ct", "0.04", "--cr", str(cr), "--model", str(PRIOR),
-        "--max-rounds", str(args.rounds), "--batch", "8", "--task", "ddpm", "--out", str(plan_file))
-    started = time.perf_counter()
-    done = run("execute", str(plan_file), "--run-dir", str(folder / "d1"), "-o", f"eval_images={eval_images}",
-               "-o", f"num_threads={args.threads}", "--json", "--no-progress", "--no-report")
-    wall = time.perf_counter() - started
-    summary = json.loads(done.stdout)
-    rounds = [json.loads(line) for line in (folder / "d1" / "rounds.jsonl").read_text().splitlines()]
-    initial = json.loads((folder / "d1" / "run.json").read_text())["initial"]
+    with scratch() as folder:
+        plan_file = folder / "plan.json"
+        run("--budget", str(budget), "--cg", "0.17", "--ct", "0.04", "--cr", str(cr), "--model", str(PRIOR),
+            "--max-rounds", str(args.rounds), "--batch", "8", "--task", "ddpm", "--out", str(plan_file))
+        started = time.perf_counter()
+        done = run("execute", str(plan_file), "--run-dir", str(folder / "d1"), "-o", f"eval_images={eval_images}",
+                   "-o", f"num_threads={args.threads}", "--json", "--no-progress", "--no-report")
+        wall = time.perf_counter() - started
+        summary = json.loads(done.stdout)
+        rounds = [json.loads(line) for line in (folder / "d1" / "rounds.jsonl").read_text().splitlines()]
+        initial = json.loads((folder / "d1" / "run.json").read_text())["initial"]
+        planned = json.loads(plan_file.read_text())["schedule"]
     rows = [{"round": "before", "kept": None, "generated": None, "spent": 0.0, "psnr": initial["psnr"],
              "predicted": None}]
     rows += [{"round": str(r["round"]), "kept": r["kept"], "generated": r["generated"], "spent": r["spent"],
@@ -68,7 +69,7 @@ def main() -> None:
     name = "ddpm_bootstrap" + ("_quick" if args.quick else "")
     plot(rows, args.out / f"{name}.png")
     result = {"budget_seconds": budget, "eval_images": eval_images, "threads": args.threads, "wall_seconds": wall,
-              "plan": json.loads(plan_file.read_text())["schedule"], "initial_psnr": initial["psnr"],
+              "plan": planned, "initial_psnr": initial["psnr"],
               "rounds": [{k: r[k] for k in ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics",
                                             "seconds", "predicted_reward")} for r in rounds],
               "summary": summary}

@@ -45,23 +45,23 @@ def plans(budget: float) -> dict:
     return out
 
 
-def simulate(plan, seeds: int, folder: str, name: str) -> np.ndarray:
+def simulate(plan, seeds: int, folder: Path, name: str) -> np.ndarray:
     """Final gap of `seeds` runs of the plan on the real engine, in folder/NAME-SEED."""
     task, gaps = GaussianTask(), []
     for seed in range(seeds):
-        run = Path(folder) / f"{name}-{seed}"  # not id(plan): a freed plan's id is reused by the next one
+        run = folder / f"{name}-{seed}"  # not id(plan): a freed plan's id is reused by the next one
         with RunDir(run) as run_dir:  # locked: a second study on the same folder is refused
             run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
             gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1]["reward"])
     return np.array(gaps)
 
 
-def tuned_gaps(budget: float, seeds: int, folder: str) -> tuple[np.ndarray, list[int]]:
+def tuned_gaps(budget: float, seeds: int, folder: Path) -> tuple[np.ndarray, list[int]]:
     """plan tune from a wrong model (sigma 2, kappa 0.7: the planner is told nothing right), refitting
     from theta after every round; the gaps and the number of rounds each run made."""
     task, wrong, gaps, rounds = GaussianTask(GaussianConfig()), GaussianModel(3.0, 2.0, 0.7), [], []
     for seed in range(seeds):
-        tuned = tune(task, Problem(wrong, COSTS, budget), Path(folder) / f"t{budget}-{seed}", seed, wrong)
+        tuned = tune(task, Problem(wrong, COSTS, budget), folder / f"t{budget}-{seed}", seed, wrong)
         gaps.append(TRUTH.r_star - tuned.history[-1]["reward"])
         rounds.append(len(tuned.history))
     return np.array(gaps), rounds
@@ -87,17 +87,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
     budgets, seeds = ([1e4, 1e5], 6) if args.quick else (args.budgets, args.seeds)
-    folder, rows = scratch(), []
-    for budget in budgets:
-        for name, plan in plans(budget).items():
-            gaps = simulate(plan, seeds, folder, f"{budget:g}-{name.split()[0]}")
-            rows.append({"budget": budget, "strategy": name, "rounds": plan.schedule.rounds,
-                         "param": plan.schedule.param, "predicted_gap": plan.gap,
+    rows = []
+    with scratch() as folder:
+        for budget in budgets:
+            for name, plan in plans(budget).items():
+                gaps = simulate(plan, seeds, folder, f"{budget:g}-{name.split()[0]}")
+                rows.append({"budget": budget, "strategy": name, "rounds": plan.schedule.rounds,
+                             "param": plan.schedule.param, "predicted_gap": plan.gap,
+                             "measured_gap": float(gaps.mean()), "se": float(gaps.std(ddof=1) / np.sqrt(seeds))})
+            gaps, rounds = tuned_gaps(budget, seeds, folder)
+            rows.append({"budget": budget, "strategy": "tuned (sigma unknown, refit every round)",
+                         "rounds": float(np.median(rounds)), "param": None, "predicted_gap": None,
                          "measured_gap": float(gaps.mean()), "se": float(gaps.std(ddof=1) / np.sqrt(seeds))})
-        gaps, rounds = tuned_gaps(budget, seeds, folder)
-        rows.append({"budget": budget, "strategy": "tuned (sigma unknown, refit every round)",
-                     "rounds": float(np.median(rounds)), "param": None, "predicted_gap": None,
-                     "measured_gap": float(gaps.mean()), "se": float(gaps.std(ddof=1) / np.sqrt(seeds))})
     print(table(rows, [("budget", "g"), ("strategy", ""), ("param", ".4g"), ("predicted_gap", ".3e"),
                        ("measured_gap", ".3e"), ("se", ".1e")]))
     name = "gaussian_strategies_quick" if args.quick else "gaussian_strategies"

@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, save, table  # noqa: E402
+from benchmarks.common import RESULTS, save, scratch, table  # noqa: E402
 from benchmarks.task_strategies import hand_picked  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
 from bootstrapper.runconfig import RunConfig  # noqa: E402
@@ -97,8 +96,7 @@ def main() -> None:
     oracle = recommend(problem, task="gaussian")
     gaps: dict[str, list[float]] = {"oracle": [], **{k: [] for k in tasks}, WITH_PRIOR: []}
     schedules: dict[str, list] = {k: [] for k in gaps if k != "oracle"}
-    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as scratch:
-        work = Path(scratch)
+    with scratch() as work:
         prior = earlier_runs_prior(tasks["tuned, rewards alone"], problem, args.prior_seeds, args.prior_rounds, work)
         start = recommend(dataclasses.replace(problem, model=prior.model), task="gaussian")
         print(f"prior: {prior.describe()}; its plan {list(start.schedule.n)}")
