@@ -69,10 +69,11 @@ def earlier_runs_prior(task: RewardsOnly, problem: Problem, seeds: int, rounds: 
     plans = hand_picked(vague, vague, rounds, [1.5, 2.0, 3.0], task.name)
     runs = []
     for seed in range(PRIOR_SEED0, PRIOR_SEED0 + seeds):
+        start = task.evaluate(task.init_state(seed))  # the reward before round 0, the same for every shape
         for label, plan in plans.items():
             folder = work / f"earlier-{label.split()[-1]}-{seed}"
             RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed))
-            runs.append(Observations.from_log(execute(plan, task, folder, seed), task.evaluate(task.init_state(seed))))
+            runs.append(Observations.from_log(execute(plan, task, folder, seed), start))
     source = {"what": f"{len(runs)} earlier runs ({', '.join(plans)}; {rounds} rounds) on seeds {PRIOR_SEED0}-"
                       f"{PRIOR_SEED0 + seeds - 1}, rewards alone", "schedules": {k: list(p.schedule.n) for k, p in plans.items()}}
     return fit_prior(task.name, runs, source)

@@ -66,8 +66,9 @@ def fit_prior(task: str, runs: list[Observations], source: dict) -> TaskPrior:
     rounds do not pin the surrogate down."""
     pooled = Observations.pool(runs)
     fitted = fit(pooled, "surrogate")
-    if fitted.unidentified():
-        raise InputError(f"the runs' rounds do not pin the surrogate down: {fitted.unidentified()}")
+    loose = fitted.unidentified()
+    if loose:
+        raise InputError(f"the runs' rounds do not pin the surrogate down: {loose}")
     transitions = {"n": pooled.n.tolist(), "before": pooled.before.tolist(), "after": pooled.after.tolist()}
     return TaskPrior(task, fitted.model, {**source, "rounds": len(pooled.n), "runs": len(runs),
                                           "transitions": transitions}, fitted.to_json())
