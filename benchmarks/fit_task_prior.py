@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner.fit import Observations  # noqa: E402
 from planner.jsonio import atomic_write_json, read_json  # noqa: E402
-from planner.validate import InputError  # noqa: E402
 from planner.priors import fit_prior  # noqa: E402
+from planner.validate import InputError  # noqa: E402
 
 
 def reward_of(point) -> float:

@@ -41,7 +41,6 @@ from bootstrapper.tasks import make_task  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.jsonio import as_stored, atomic_write_json, read_json  # noqa: E402
-from planner.validate import InputError  # noqa: E402
 from planner.plan import Plan  # noqa: E402
 from planner.priors import load_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402
@@ -49,6 +48,7 @@ from planner.registry import prior_path  # noqa: E402
 from planner.schedules import FAMILIES, Schedule  # noqa: E402
 from planner.sizing import size  # noqa: E402
 from planner.solvers import free_form  # noqa: E402
+from planner.validate import InputError  # noqa: E402
 
 TUNED = "planner (tuned)"
 

@@ -10,7 +10,6 @@ import argparse
 import sys
 
 from planner.jsonio import read_json
-
 from planner.validate import InputError
 
 HELP = "run a plan on a task round by round within the budget (resumable)"  # one line in `plan --help`

@@ -8,6 +8,7 @@ the main process reads and writes the run directory.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from pathlib import Path
@@ -223,7 +224,7 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
             record["replan"] = update.note
         engine_state = {"next_round": t + 1, "spent": ledger.spent, "rng": rng.bit_generator.state,
                         "schedule": schedule}
-        dist.on_main(lambda: rd.commit(record, engine_state, lambda folder: task.save(state, folder)))
+        dist.on_main(functools.partial(rd.commit, record, engine_state, functools.partial(task.save, state)))
         progress.round_done(record)
     return history
 

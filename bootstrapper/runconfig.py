@@ -12,7 +12,6 @@ import json
 from typing import Any, ClassVar
 
 from planner.jsonio import as_stored, from_dict
-
 from planner.rounds import check_initial
 from planner.validate import InputError, check_seed
 

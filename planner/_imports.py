@@ -11,6 +11,7 @@ import importlib.util
 from typing import Iterator
 
 from planner.validate import InputError
+
 EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
           "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",
           "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}

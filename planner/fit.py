@@ -30,8 +30,8 @@ import math
 
 import numpy as np
 
-from planner.validate import InputError
 from planner.models import GaussianModel, RewardModel, SurrogateModel
+from planner.validate import InputError
 
 GAMMAS = np.round(np.arange(0.25, 3.01, 0.05), 2)  # grid for profiling gamma
 A_MIN, B_MIN = 1e-3, 1e-12  # the fitted surrogate must contract: A_MIN <= a <= 1 - A_MIN, b >= B_MIN

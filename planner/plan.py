@@ -11,7 +11,6 @@ import functools
 import math
 
 from planner.jsonio import from_dict
-
 from planner.problem import Outcome, Problem
 from planner.schedules import FAMILIES, Schedule
 from planner.solvers import Certificate, free_form, free_schedule, make_solver

@@ -18,8 +18,8 @@ import numpy as np
 
 from planner.fit import Observations, fit
 from planner.jsonio import read_json
-from planner.validate import InputError
 from planner.models import RewardModel, model_from_json
+from planner.validate import InputError
 
 FORMAT = 1
 

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 
 from planner.fit import Observations, fit, restart_model
-from planner.validate import InputError
 from planner.plan import Plan, recommend
 from planner.problem import Problem
+from planner.validate import InputError
 
 # From a reward-only (surrogate) fit, a refit's plan replaces the schedule in force only if, by the
 # refit model and from the same state, it leaves a final gap at least this much smaller: near

@@ -128,7 +128,7 @@ class RoundLogger:
         if self._accelerator is not None:
             return
         state = self.read_state()  # trackers not asked for this time keep their entries, for a later resume
-        for name, entry in state.items():
+        for entry in state.values():
             if self.keep is not None:
                 entry["logged"] = min(entry["logged"], self.keep)
             if self.keep == 0:

@@ -11,6 +11,8 @@ from bootstrapper.tasks._base import Task, TaskConfig, TaskError
 from planner import registry
 from planner._imports import try_import
 from planner.validate import InputError, parse_value
+
+# The shipped tasks' priors (reward models fitted to earlier runs; benchmarks/fit_task_prior.py
 # writes them), registered in the group spendwise.priors so that planning finds them without the task.
 PRIORS = Path(__file__).resolve().parent.parent / "assets" / "priors"
 DDPM_PRIOR, LLM_PRIOR = PRIORS / "ddpm.json", PRIORS / "llm.json"

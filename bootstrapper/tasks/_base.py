@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from planner.jsonio import from_dict
-
 from planner.validate import InputError, require
 
 

@@ -29,9 +29,25 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
 from bootstrapper import distributed as dist
 from bootstrapper.tasks._base import Task, TaskConfig, TaskError
-from bootstrapper.tasks.llm_batch import Prefix, decode, encode, expanded, generation_batch, shared_length, training_batch
-from bootstrapper.tasks.problems import (LEVELS, SHOTS, answer_complete, build_messages, cut_after_answer, draw_problem,
-                                         draw_problems, score)
+from bootstrapper.tasks.llm_batch import (
+    Prefix,
+    decode,
+    encode,
+    expanded,
+    generation_batch,
+    shared_length,
+    training_batch,
+)
+from bootstrapper.tasks.problems import (
+    LEVELS,
+    SHOTS,
+    answer_complete,
+    build_messages,
+    cut_after_answer,
+    draw_problem,
+    draw_problems,
+    score,
+)
 from planner.jsonio import atomic_write_json, read_json
 from planner.validate import is_int, is_number
 

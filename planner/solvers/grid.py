@@ -6,7 +6,8 @@ default search behind `plan`, and the reference the Optuna search is checked aga
 from __future__ import annotations
 
 from planner.problem import Problem
-from planner.schedules import Schedule, family as get_family
+from planner.schedules import Schedule
+from planner.schedules import family as get_family
 from planner.solvers._base import search
 
 

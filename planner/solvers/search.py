@@ -13,7 +13,8 @@ import numpy as np
 
 from planner.jsonio import as_stored
 from planner.problem import Problem
-from planner.schedules import Schedule, family as get_family
+from planner.schedules import Schedule
+from planner.schedules import family as get_family
 from planner.solvers._base import InfeasibleError, search
 from planner.validate import InputError
 

@@ -115,7 +115,8 @@ def ddpm(tmp_path_factory, env) -> dict:
     as `plan execute`, without paying for another interpreter) and on 2 processes."""
     import torch
 
-    from bootstrapper.cli import add_arguments, run as execute
+    from bootstrapper.cli import add_arguments
+    from bootstrapper.cli import run as execute
 
     folder = tmp_path_factory.mktemp("ddpm")
     tiny_unet().save_pretrained(folder / "unet")

@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bootstrapper.engine import execute, run_round
 from bootstrapper.runconfig import RunConfig

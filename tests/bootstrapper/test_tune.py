@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from benchmarks.gaussian_tune import RewardsOnly
 from bootstrapper.engine import execute
 from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
-from benchmarks.gaussian_tune import RewardsOnly
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from bootstrapper.tune import tune
 from planner.costs import CostModel

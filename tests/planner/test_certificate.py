@@ -9,7 +9,6 @@ from scipy.optimize import minimize
 from planner.models import GaussianModel, SurrogateModel
 from planner.plan import compare
 from planner.solvers import free_form, free_schedule
-
 from tests.planner.helpers import problem
 
 THEOREM_MODELS = [GaussianModel(3.0, 1.0, 1.0), GaussianModel(1.0, 2.0, 1.0), GaussianModel(3.0, 1.0, 2.0),

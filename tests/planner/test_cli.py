@@ -15,7 +15,6 @@ import pytest
 from planner.plan import Plan
 from tests.conftest import ROOT, run_cli
 
-
 CONTRACT_KEYS = {"strategy", "base", "n0", "rounds", "schedule", "expected_cost", "budget", "predicted_reward",
                  "model", "certificate", "r_star", "gap_percent"}
 ROW_KEYS = {"round", "n", "generated", "cost"}

@@ -9,7 +9,6 @@ import pytest
 
 from planner.models import GaussianModel, SurrogateModel, load_model, model_from_json, predict
 from planner.validate import InputError
-
 from tests.planner.helpers import gaussian_reward, simulate_gaussian_loop, within_standard_errors
 
 RUNS = 20_000

@@ -13,7 +13,6 @@ from planner.plan import Plan, best_of_family, compare, recommend
 from planner.schedules import FAMILIES
 from planner.sizing import size_family
 from planner.validate import InputError
-
 from tests.planner.helpers import problem
 
 # The grid: c_g x c_t x budget x selection (fixed: 3 generated per kept sample).

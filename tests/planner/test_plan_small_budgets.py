@@ -12,7 +12,6 @@ from planner.plan import recommend
 from planner.problem import Problem
 from planner.schedules import round_down
 from planner.validate import InputError
-
 from tests.planner.exhaustive import Small, best_any_shape, best_exponential
 
 KINDS = [(kind, selection, batch) for kind in ("gaussian", "surrogate") for selection in ("proportional", "fixed")

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from planner.validate import InputError
 from planner.models import model_from_json
 from planner.priors import load_prior
 from planner.registry import prior_path
+from planner.validate import InputError
 from tests.conftest import ROOT, run_cli
 
 

@@ -27,11 +27,11 @@ def test_two_workers_share_one_study_and_match_a_single_process(tmp_path):
     """Two workers x 12 trials: 24 completed trials whose stored results re-evaluate exactly, and
     the best is no worse than one process running 24 trials (and no worse than the closed form)."""
     from planner.cli import main  # noqa: F401  (the CLI must import cleanly for the workers)
+    from planner.costs import CostModel
     from planner.models import DEFAULT_MODEL
     from planner.problem import Problem
-    from planner.costs import CostModel
-    from planner.sizing import size
     from planner.schedules import FAMILIES
+    from planner.sizing import size
 
     storage = f"sqlite:///{tmp_path / 'search.db'}"
     procs = [worker(storage, seed, 12) for seed in (1, 2)]

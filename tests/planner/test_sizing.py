@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.costs import CostModel
 from planner.models import GaussianModel, SurrogateModel
@@ -11,7 +12,6 @@ from planner.problem import Problem
 from planner.schedules import FAMILIES
 from planner.sizing import size, size_family
 from planner.validate import InputError
-
 from tests.planner.helpers import problem
 
 EXPONENTIAL = FAMILIES["exponential"].shape

@@ -9,7 +9,6 @@ from planner.schedules import FAMILIES
 from planner.sizing import size_family
 from planner.solvers import make_solver
 from planner.validate import InputError
-
 from tests.planner.helpers import problem
 
 SOLVERS = {"closed-form": {}, "grid": {}, "optuna": {"trials": 12, "seed": 3}}

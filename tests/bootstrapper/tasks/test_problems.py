@@ -7,8 +7,19 @@ import numpy as np
 import pytest
 
 from bootstrapper.tasks.problems import (
-    LEVELS, SHOTS, TEMPLATES, TEST_NAMES, TRAIN_NAMES, answer_complete, build_messages, cut_after_answer,
-    draw_problem, draw_problems, parse_answer, score)
+    LEVELS,
+    SHOTS,
+    TEMPLATES,
+    TEST_NAMES,
+    TRAIN_NAMES,
+    answer_complete,
+    build_messages,
+    cut_after_answer,
+    draw_problem,
+    draw_problems,
+    parse_answer,
+    score,
+)
 
 MINUS = re.compile(r"\b(uses|eats|eat|spends|pays|puts|picks|get off)\b|gives \d")
 
