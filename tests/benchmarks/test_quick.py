@@ -12,7 +12,7 @@ import pytest
 
 from tests.benchmarks.helpers import bench
 from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_unet
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 
 STRATEGIES = {"constant", "linear", "exponential 2^t", "planner (tuned)"}  # with --bases 2
 
@@ -43,7 +43,7 @@ def test_planner_speed_quick(tmp_path):
 
 def test_gaussian_study_quick(tmp_path):
     """Study 1: every strategy at both budgets, predicted and measured gaps with standard errors."""
-    pytest.importorskip("matplotlib")
+    needs("matplotlib")
     proc = bench("gaussian_strategies.py", "--quick", "--out", str(tmp_path))
     data = result(tmp_path, "gaussian_strategies_quick")
     assert "planner (grid search)" in proc.stdout
@@ -81,7 +81,7 @@ def test_ddpm_bootstrap_quick(tmp_path):
     """The DDPM benchmark through `plan` and `plan execute` on the shipped checkpoint: a round
     runs within the budget and the PSNR before and after it is reported."""
     for module in ("diffusers", "matplotlib"):
-        pytest.importorskip(module)
+        needs(module)
     proc = bench("ddpm_bootstrap.py", "--quick", "--out", str(tmp_path))
     data = result(tmp_path, "ddpm_bootstrap_quick")
     assert "wall time" in proc.stdout
@@ -93,7 +93,7 @@ def test_ddpm_bootstrap_quick(tmp_path):
 
 @pytest.fixture(scope="module")
 def unet_folder(tmp_path_factory) -> Path:
-    pytest.importorskip("diffusers")
+    needs("diffusers")
     folder = tmp_path_factory.mktemp("unet")
     tiny_unet().save_pretrained(folder)
     return folder
@@ -130,7 +130,7 @@ def test_task_study_on_a_model_that_scores_nothing_says_so(tmp_path):
     """Study 3's plumbing up to the first evaluation on a tiny random Llama (it solves no problem,
     so no strategy can keep a sample): one sentence, exit 2, nothing written. The LLM study itself
     needs the shipped SmolLM2 and hours of this machine."""
-    pytest.importorskip("transformers")
+    needs("transformers")
     model = build_tiny_model(tmp_path / "tiny")
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "task_strategies.py"), "--task", "llm", "--quick",
                            "--model-path", str(model), "-o", "max_new_tokens=6", "-o", "eval_per_level=6",

@@ -19,11 +19,11 @@ import pytest
 from bootstrapper import distributed as dist
 from tests.bootstrapper.conftest import command
 from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_unet
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 
-pytest.importorskip("accelerate")
-pytest.importorskip("diffusers")
-psutil = pytest.importorskip("psutil")
+needs("accelerate")
+needs("diffusers")
+psutil = needs("psutil")
 
 DDPM = ["-o", "eval_images=16", "-o", "gen_batch=8", "-o", "train_batch=8", "-o", "num_threads=1", "-o", "s=5"]
 LLM = ["-o", "max_new_tokens=6", "-o", "eval_per_level=4", "-o", "gen_batch=4", "-o", "micro_batch=4",
@@ -237,7 +237,7 @@ def test_llm_generates_and_trains_on_two_processes_like_one(tmp_path, env) -> No
     """A tiny random Llama on 2 processes: the engine's rounds are charged once and logged once, and
     a data-parallel training pass (token-weighted gradients, grad_accum 2) ends at the weights one
     process reaches. Sampled answers differ from one process's (each rank its own stream): not compared."""
-    pytest.importorskip("transformers")
+    needs("transformers")
     import torch
 
     build_tiny_model(tmp_path / "llm")

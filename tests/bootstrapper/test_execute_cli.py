@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.bootstrapper.conftest import ENV, SLOW, gaussian_plan
-from tests.conftest import ROOT, one_sentence, plan_command, run_cli
+from tests.conftest import ROOT, needs, one_sentence, plan_command, run_cli
 
-pytest.importorskip("matplotlib", reason="most runs here draw report.png, as plan execute does by default")
+needs("matplotlib")
 
 
 def strip(folder: Path) -> list[dict]:

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, needs, run_cli
 
-optuna = pytest.importorskip("optuna")
+optuna = needs("optuna")
 PROBLEM = ["--budget", "1e5", "--cg", "1", "--ct", "3"]
 
 
@@ -84,7 +84,7 @@ def test_joining_a_study_with_another_problem_is_refused(tmp_path):
 def test_a_shared_study_opens_in_optuna_dashboard_with_readable_trial_attributes(tmp_path):
     """`plan --storage`: optuna-dashboard's own API (its WSGI app, no server) serves the study with each
     trial's base, n0, T and predicted gap (the value is the log of that gap)."""
-    dashboard = pytest.importorskip("optuna_dashboard")
+    dashboard = needs("optuna_dashboard")
     from wsgiref.util import setup_testing_defaults
 
     storage = f"sqlite:///{tmp_path / 'search.db'}"

@@ -14,10 +14,11 @@ from planner._imports import MissingPackage
 from planner.trackers import TRACKERS, RoundLogger, hyperparameters, parse_log_with, round_values
 from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan
+from tests.conftest import needs
 from tests.planner.helpers import GaussianLoop
 
-pytest.importorskip("accelerate")
-pytest.importorskip("tensorboard")
+needs("accelerate")
+needs("tensorboard")
 
 RECORD = {"round": 2, "n": 4, "kept": 4, "generated": 10, "trimmed": False, "cost": 22.0, "spent": 50.0,
           "reward": 0.5, "generation_reward": 0.4, "generation_reward_se": 0.1, "predicted_reward": 0.55,

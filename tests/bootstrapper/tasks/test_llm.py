@@ -5,14 +5,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from transformers import AutoTokenizer
 
-from bootstrapper.tasks import TaskError, get_task
-from bootstrapper.tasks.llm import LLMConfig, LLMState, LLMTask
-from bootstrapper.tasks.problems import TEST_NAMES, answer_complete, cut_after_answer, draw_problems, parse_answer
-from planner.jsonio import InputError
-from tests.bootstrapper.tasks.helpers import CHAT_TEMPLATE, build_tiny_model, gold_samples
+from tests.conftest import needs
+
+needs("torch", "transformers", "gguf")
+
+import torch  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
+
+from bootstrapper.tasks import TaskError, get_task  # noqa: E402
+from bootstrapper.tasks.llm import LLMConfig, LLMState, LLMTask  # noqa: E402
+from bootstrapper.tasks.problems import TEST_NAMES, answer_complete, cut_after_answer, draw_problems, parse_answer  # noqa: E402
+from planner.jsonio import InputError  # noqa: E402
+from tests.bootstrapper.tasks.helpers import CHAT_TEMPLATE, build_tiny_model, gold_samples  # noqa: E402
 
 BARE_TEMPLATE = ("{% for message in messages %}{{ message['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")  # no shared start without shots
