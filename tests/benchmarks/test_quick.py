@@ -154,6 +154,7 @@ def test_task_study_refuses_an_unknown_strategy_before_measuring_anything(tmp_pa
 def test_task_study_runs_only_the_strategies_named(tmp_path):
     """--strategies constant: the constant run and nothing else, not even the tuned run that goes
     first in each seed."""
+    needs("matplotlib")  # the study draws its figure
     bench("task_strategies.py", "--task", "gaussian", "--quick", "--bases", "2", "--strategies", "constant",
           "--out", str(tmp_path))
     assert sorted(p.name for p in (tmp_path / "gaussian_study_quick_runs").iterdir()) == ["calibration.json", "constant-0"]
