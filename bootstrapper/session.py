@@ -151,7 +151,8 @@ class Session:
 
         initial = (self.run_dir.run_config().initial or {}).get("reward", float("nan"))
         predicted0 = float(self.plan.outcome.trajectory[0])
-        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.run_dir.path / "report.png")
+        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.plan.problem.model.r_star,
+                 self.run_dir.path / "report.png")
 
 
 def initial_metrics(task: Task, state: Any) -> dict[str, float]:
