@@ -18,7 +18,7 @@ from planner.validate import InputError
 # refit model and from the same state, it leaves a final gap at least this much smaller: near
 # saturation the reward read after a round is noisier than the gap left, and a plan re-solved from
 # each noisy reading restarts its ramp of small rounds again and again. A Gaussian fit restarts from
-# the observed theta, where replanning freely is better (measured on the Gaussian task; README, `plan tune`).
+# the observed theta, where replanning freely is better (measured on the Gaussian task; docs/tune.md).
 KEEP_WITHIN = 0.1
 
 
