@@ -77,7 +77,8 @@ def earlier_runs_prior(task: RewardsOnly, problem: Problem, seeds: int, rounds: 
             RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed))
             runs.append(Observations.from_log(execute(plan, task, folder, seed), start))
     source = {"what": f"{len(runs)} earlier runs ({', '.join(plans)}; {rounds} rounds) on seeds {PRIOR_SEED0}-"
-                      f"{PRIOR_SEED0 + seeds - 1}, rewards alone", "schedules": {k: list(p.schedule.n) for k, p in plans.items()}}
+                      f"{PRIOR_SEED0 + seeds - 1}, rewards alone",
+              "schedules": {k: list(p.schedule.n) for k, p in plans.items()}}
     return fit_prior(task.name, runs, source)
 
 
@@ -106,7 +107,8 @@ def main() -> None:
         for seed in range(seeds):
             folder = work / f"oracle-{seed}"
             RunDir(folder).prepare(oracle.to_json(), RunConfig.for_task(tasks["tuned, with theta"], seed))
-            gaps["oracle"].append(TRUTH.r_star - execute(oracle, tasks["tuned, with theta"], folder, seed)[-1]["reward"])
+            history = execute(oracle, tasks["tuned, with theta"], folder, seed)
+            gaps["oracle"].append(TRUTH.r_star - history[-1]["reward"])
             runs = [(label, task, None, None) for label, task in tasks.items()]
             runs.append((WITH_PRIOR, tasks["tuned, rewards alone"], prior.model, prior.evidence()))
             for i, (label, task, model, evidence) in enumerate(runs):

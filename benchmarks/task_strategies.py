@@ -189,8 +189,8 @@ def main() -> None:
     if not curves:
         raise InputError(f"no run in {folder} has finished yet")
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
-    print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
-          f"budget {budget:.0f} s per run")
+    print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, "
+          f"per round {costs.c_round:.3g} s; budget {budget:.0f} s per run")
     print(table([{**r, **r["metrics"]} for r in rows],
                 [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]
                 + [(k, ".4f") for k in sorted(rows[0]["metrics"]) if k.startswith("acc_")]))

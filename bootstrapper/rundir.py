@@ -8,7 +8,8 @@
     .lock            flock'ed by the one process running the run (bootstrapper/lock.py)
 
 A new run directory is built beside its final place (plan.json, run.json, .lock, locked) and
-renamed into place, so a crash or a full disk never leaves a half-made one. A round is committed by (1) writing its checkpoint into a temporary folder, fsync, rename over
+renamed into place, so a crash or a full disk never leaves a half-made one. A round is committed
+by (1) writing its checkpoint into a temporary folder, fsync, rename over
 the previous one, then (2) appending its log line with one write + fsync. A kill between the
 two leaves a checkpoint one round ahead of the log: resume appends the line saved inside the
 checkpoint, so no finished round is lost. Anything else inconsistent is refused, untouched.

@@ -72,7 +72,8 @@ def main() -> int:
     print(f"loaded SmolLM2-135M in {time.perf_counter() - started:.0f} s", flush=True)
 
     def prompt(question: str) -> str:
-        return tok.apply_chat_template(build_messages(question, args.shots, ""), add_generation_prompt=True, tokenize=False)
+        messages = build_messages(question, args.shots, "")
+        return tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def complete(questions: list[str], sample: bool) -> list[str]:
         """Answers (cut after "The answer is N."), sampled at temperature 0.7 or greedy."""
@@ -82,7 +83,8 @@ def main() -> int:
             enc = tok([prompt(q) for q in questions[s:s + args.gen_batch]], return_tensors="pt", padding=True,
                       padding_side="left", add_special_tokens=False)
             with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=args.max_new_tokens, pad_token_id=tok.pad_token_id, **options)
+                out = model.generate(**enc, max_new_tokens=args.max_new_tokens, pad_token_id=tok.pad_token_id,
+                                     **options)
             answers += tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         return [cut_after_answer(a) for a in answers]
 

@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         study = optuna.load_study(study_name=args.study, storage=args.storage)
     except Exception as e:  # unknown study, bad URL, unreachable database
         reason = (str(e).strip().splitlines() or [""])[0]
-        raise InputError(f"cannot load study {args.study!r} from {args.storage!r} ({type(e).__name__}: {reason})") from None
+        raise InputError(f"cannot load study {args.study!r} from {args.storage!r} "
+                         f"({type(e).__name__}: {reason})") from None
     if "problem" not in study.user_attrs:
         raise InputError(f"study {args.study!r} was not made by spendwise (it records no problem)")
     problem = Problem.from_json(study.user_attrs["problem"])

@@ -5,7 +5,8 @@ import argparse
 
 from planner.cli import add_output_arguments, add_problem_arguments, check_output_arguments, problem_from_args
 
-HELP = "the best constant / linear / polynomial / exponential / free-form schedules side by side"  # one line in `plan --help`
+# one line in `plan --help`
+HELP = "the best constant / linear / polynomial / exponential / free-form schedules side by side"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

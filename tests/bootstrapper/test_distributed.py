@@ -146,7 +146,8 @@ def test_ddpm_on_two_processes_matches_one_process_and_counts_once(ddpm) -> None
     check_ledger(two, ddpm["summaries"][2])
     assert ddpm["summaries"][2]["final_reward"] == pytest.approx(ddpm["summaries"][1]["final_reward"], abs=1e-3)
     made = sorted(p.name for p in ddpm["runs"][2].iterdir())
-    assert made == [".lock", "checkpoint", "plan.json", "rounds.jsonl", "run.json"]  # nothing half-written, no stray files
+    # nothing half-written, no stray files
+    assert made == [".lock", "checkpoint", "plan.json", "rounds.jsonl", "run.json"]
 
 
 def test_killing_a_worker_after_a_commit_loses_no_round_and_resume_ends_as_uninterrupted(ddpm, env) -> None:

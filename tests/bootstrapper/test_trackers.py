@@ -175,7 +175,8 @@ def test_wandb_is_offline_by_default_and_a_resumed_run_keeps_its_id_and_steps(pl
     crash_then_resume(plan_file, folder, monkeypatch, "--log-with", "wandb")
     run_id = state(folder)["wandb"]["run_id"]
     files = sorted((folder / "trackers" / "wandb").glob(f"offline-run-*-{run_id}*/run-{run_id}.wandb"))
-    assert len(files) == 2  # the first run and its resumption, one W&B run id (a resumption in the same second gets "-1")
+    # the first run and its resumption, one W&B run id (a resumption in the same second gets "-1")
+    assert len(files) == 2
     deadline = time.monotonic() + 60  # wandb-core, a process of its own, may still be writing after finish()
     while not all(any(r.WhichOneof("record_type") == "exit" for r in wandb_records(f)) for f in files):
         assert time.monotonic() < deadline, "a W&B run file never got its exit record"

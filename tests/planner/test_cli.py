@@ -392,5 +392,6 @@ def test_a_plan_predicted_to_lower_the_reward_says_so(tmp_path):
     model.write_text('{"kind": "surrogate", "r_star": 0.9, "g0": 0.67, "a": 0.42, "b": 20.0, "gamma": 1.0}')
     low = run_cli("--budget", "25", "--cg", "0.17", "--ct", "0.04", "--cr", "3", "--batch", "8", "--model", str(model))
     assert low.returncode == 0 and "warning: under this model no affordable schedule raises" in low.stdout
-    high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8", "--model", str(model))
+    high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8",
+                   "--model", str(model))
     assert high.returncode == 0 and "warning" not in high.stdout

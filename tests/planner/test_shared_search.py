@@ -18,9 +18,10 @@ PROBLEM = ["--budget", "1e5", "--cg", "1", "--ct", "3"]
 
 
 def worker(storage: str, seed: int, trials: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "planner.cli", *PROBLEM, "--trials", str(trials), "--seed", str(seed),
-                             "--storage", storage, "--study", "shared", "--json"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "planner.cli", *PROBLEM, "--trials", str(trials),
+                             "--seed", str(seed), "--storage", storage, "--study", "shared", "--json"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def test_two_workers_share_one_study_and_match_a_single_process(tmp_path):

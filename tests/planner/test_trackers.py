@@ -60,7 +60,8 @@ def test_an_unknown_tracker_is_one_sentence(value, words):
 
 
 @pytest.mark.parametrize("name, install", [("mlflow", 'pip install "spendwise[mlflow]"'),
-                                           ("tensorboard", './install.sh all (or pip install "spendwise[tensorboard]")')])
+                                           ("tensorboard",
+                                            './install.sh all (or pip install "spendwise[tensorboard]")')])
 def test_a_tracker_whose_package_is_missing_names_what_to_install(monkeypatch, name, install):
     """Hidden, the tracker is refused by name; "all" leaves it out, and with no tracker left it asks
     for TensorBoard's install (which trackers a machine has beside it does not decide the outcome)."""

@@ -96,7 +96,8 @@ def test_loss_is_on_answer_tokens_only(task: LLMTask) -> None:
         t = tok(s["answer"] + "<|im_end|>\n", add_special_tokens=False).input_ids
         with torch.no_grad():
             logits = state.model(torch.tensor([p + t])).logits[0]
-        manual.append(torch.nn.functional.cross_entropy(logits[len(p) - 1:-1], torch.tensor(t), reduction="sum") / len(t))
+        summed = torch.nn.functional.cross_entropy(logits[len(p) - 1:-1], torch.tensor(t), reduction="sum")
+        manual.append(summed / len(t))
         assert task.loss(state, [s]) == pytest.approx(float(manual[-1]), rel=1e-5)
     assert task.loss(state, samples) == pytest.approx(task.loss(state, samples[::-1]), rel=1e-5)
 
