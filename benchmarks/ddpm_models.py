@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, save, table  # noqa: E402
 from planner.fit import Observations, fit  # noqa: E402
 from planner.jsonio import read_json  # noqa: E402
-from planner.models.stepclock import fit_points  # noqa: E402
+from planner.models.stepclock import Runs, fit_runs  # noqa: E402
 
 TUNED = "planner (tuned)"
 
@@ -44,17 +44,18 @@ def runs_of(study: dict) -> list[tuple[str, list[int], list[float]]]:
     return out
 
 
-def clock(kept: list[int], train_batch: int) -> np.ndarray:
-    """Cumulative optimizer steps before round 0 and after each round."""
-    return np.concatenate([[0.0], np.cumsum([math.ceil(n / train_batch) for n in kept])])
+def step_clock_runs(runs: list, train_batch: int) -> Runs:
+    """The runs as the step clock's fit reads them: optimizer steps per round and the readings."""
+    return Runs(tuple(np.array([math.ceil(n / train_batch) for n in kept], dtype=float) for _, kept, _ in runs),
+                tuple(np.array(rewards) for _, _, rewards in runs))
 
 
-def predict_step_clock(train: list, held: list, train_batch: int) -> list[float]:
-    """Finals of the held-out runs by the step clock fitted to the training runs."""
-    K = np.concatenate([clock(kept, train_batch) for _, kept, _ in train])
-    y = np.concatenate([rewards for _, _, rewards in train])
-    model = fit_points(K, y, train_batch)[0]
-    return [float(model.reward_at(clock(kept, train_batch)[-1])) for _, kept, _ in held]
+def step_clock(stale: bool):
+    """Finals of the held-out runs by the step clock (with or without staleness) fitted to the training runs."""
+    def predict(train: list, held: list, train_batch: int) -> list[float]:
+        model = fit_runs(step_clock_runs(train, train_batch), train_batch, stale)[0]
+        return [float(model.trajectory(np.array(kept, dtype=float))[-1]) for _, kept, _ in held]
+    return predict
 
 
 def predict_surrogate(train: list, held: list, train_batch: int) -> list[float]:
@@ -70,7 +71,7 @@ def predict_surrogate(train: list, held: list, train_batch: int) -> list[float]:
     return out
 
 
-KINDS = {"surrogate": predict_surrogate, "step-clock": predict_step_clock}
+KINDS = {"surrogate": predict_surrogate, "step-clock": step_clock(False), "step-clock, stale": step_clock(True)}
 
 
 def scores(predicted: dict[str, float], measured: dict[str, tuple[float, float]]) -> dict:

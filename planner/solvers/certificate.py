@@ -143,9 +143,9 @@ def free_form(problem: Problem, method: str = "kkt") -> Certificate:
     clock) solves its own any-shape programme exactly: estimate and bound are then the same."""
     any_shape = getattr(problem.model, "any_shape", None)
     if any_shape is not None:
-        n, reward, cost = any_shape(problem)
-        gap = float(problem.model.r_star - reward)
-        return Certificate("exact", n, reward, gap, cost, reward, gap)
+        n, reward, cost, bound = any_shape(problem)
+        r_star = problem.model.r_star
+        return Certificate("exact", n, reward, float(r_star - reward), cost, bound, float(r_star - bound))
     rounds = round_counts(problem.max_rounds)
     best = _estimate(problem, rounds, method)
     while np.any(np.diff(rounds) > 1):
