@@ -34,6 +34,7 @@ from planner.plan import Plan  # noqa: E402
 from planner.priors import load_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402
 from planner.registry import prior_path  # noqa: E402
+from planner.rounds import RoundRecord  # noqa: E402
 from planner.schedules import Schedule  # noqa: E402
 from planner.solvers import free_form  # noqa: E402
 from planner.validate import InputError  # noqa: E402
@@ -72,9 +73,9 @@ def study_plan(study: dict, exp: Experiment, task) -> Plan:
     return Plan(problem, schedule, "hand-picked", free_form(problem), task=task.name)
 
 
-def steps(history: list[dict], train_batch: int) -> list[int]:
+def steps(history: list[RoundRecord], train_batch: int) -> list[int]:
     """Cumulative optimizer steps after each round: a round of n kept samples is ceil(n / train_batch)."""
-    return np.cumsum([math.ceil(r["kept"] / train_batch) for r in history]).tolist()
+    return np.cumsum([math.ceil(r.kept / train_batch) for r in history]).tolist()
 
 
 def main() -> None:
@@ -101,11 +102,11 @@ def main() -> None:
                 history = finished_rounds(run_folder, float(study["budget"]), CostModel(**study["costs"]))
             else:
                 history = run_hand(study_plan(study, exp, task), task, run_folder, seed)
-                print(f"{exp.name} seed {seed}: final {history[-1]['reward']:.4f}", flush=True)
+                print(f"{exp.name} seed {seed}: final {history[-1].reward:.4f}", flush=True)
             if history:
                 curves.setdefault(exp.name, {})[seed] = [
-                    {"kept": r["kept"], "generated": r["generated"], "spent": r["spent"], "steps": k,
-                     "reward": r["reward"]} for r, k in zip(history, steps(history, task.config.train_batch))]
+                    {"kept": r.kept, "generated": r.generated, "spent": r.spent, "steps": k,
+                     "reward": r.reward} for r, k in zip(history, steps(history, task.config.train_batch))]
     for name, runs in curves.items():
         finals = np.array([run[-1]["reward"] for run in runs.values()])
         se = float(finals.std(ddof=1) / np.sqrt(len(finals))) if len(finals) > 1 else None

@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import save, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
-from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.models import GaussianModel  # noqa: E402
 from planner.plan import recommend  # noqa: E402
 from planner.problem import Problem  # noqa: E402
+from planner.runconfig import RunConfig  # noqa: E402
 
 
 class TimedTask(GaussianTask):

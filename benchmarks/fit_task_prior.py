@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from planner.fit import Observations  # noqa: E402
 from planner.jsonio import atomic_write_json, read_json  # noqa: E402
 from planner.priors import fit_prior  # noqa: E402
+from planner.rounds import RoundRecord  # noqa: E402
 from planner.validate import InputError  # noqa: E402
 
 
@@ -40,7 +41,7 @@ def study_runs(study: dict) -> list[Observations]:
         for curve in study["curves"][label]:
             if len(curve) != len(schedule):
                 raise InputError(f"a {label} run has {len(curve)} rounds, its plan {len(schedule)}: a round was cut")
-            records = [{"round": t, "n": n, "kept": n, "generated": n, "reward": reward_of(point)}
+            records = [RoundRecord(round=t, n=n, kept=n, generated=n, reward=reward_of(point))
                        for t, (n, point) in enumerate(zip(schedule, curve))]
             runs.append(Observations.from_log(records, study["initial"]))
     return runs

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, figure, save, save_figure, scratch, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
-from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from bootstrapper.tune import tune  # noqa: E402
@@ -30,6 +29,7 @@ from planner.jsonio import read_json  # noqa: E402
 from planner.models import GaussianModel  # noqa: E402
 from planner.plan import compare  # noqa: E402
 from planner.problem import Problem  # noqa: E402
+from planner.runconfig import RunConfig  # noqa: E402
 from planner.solvers import make_solver  # noqa: E402
 
 TRUTH = GaussianModel(3.0, 1.0, 1.0)
@@ -55,7 +55,7 @@ def simulate(plan, seeds: int, folder: Path, name: str) -> np.ndarray:
         run = folder / f"{name}-{seed}"  # not id(plan): a freed plan's id is reused by the next one
         with RunDir(run) as run_dir:  # locked: a second study on the same folder is refused
             run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
-            gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1]["reward"])
+            gaps.append(TRUTH.r_star - execute(plan, task, run, seed)[-1].reward)
     return np.array(gaps)
 
 
@@ -65,7 +65,7 @@ def tuned_gaps(budget: float, seeds: int, folder: Path) -> tuple[np.ndarray, lis
     task, wrong, gaps, rounds = GaussianTask(GaussianConfig()), GaussianModel(3.0, 2.0, 0.7), [], []
     for seed in range(seeds):
         tuned = tune(task, Problem(wrong, COSTS, budget), folder / f"t{budget}-{seed}", seed, wrong)
-        gaps.append(TRUTH.r_star - tuned.history[-1]["reward"])
+        gaps.append(TRUTH.r_star - tuned.history[-1].reward)
         rounds.append(len(tuned.history))
     return np.array(gaps), rounds
 

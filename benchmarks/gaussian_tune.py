@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, save, scratch, table  # noqa: E402
 from benchmarks.task_strategies import hand_picked  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
-from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from bootstrapper.tune import prior_model, tune  # noqa: E402
@@ -39,6 +38,7 @@ from planner.models import GaussianModel  # noqa: E402
 from planner.plan import recommend  # noqa: E402
 from planner.priors import TaskPrior, fit_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402
+from planner.runconfig import RunConfig  # noqa: E402
 
 TRUTH = GaussianModel(3.0, 1.0, 1.0)
 COSTS = CostModel(1.0, 3.0, 20.0)
@@ -108,12 +108,12 @@ def main() -> None:
             folder = work / f"oracle-{seed}"
             RunDir(folder).prepare(oracle.to_json(), RunConfig.for_task(tasks["tuned, with theta"], seed))
             history = execute(oracle, tasks["tuned, with theta"], folder, seed)
-            gaps["oracle"].append(TRUTH.r_star - history[-1]["reward"])
+            gaps["oracle"].append(TRUTH.r_star - history[-1].reward)
             runs = [(label, task, None, None) for label, task in tasks.items()]
             runs.append((WITH_PRIOR, tasks["tuned, rewards alone"], prior.model, prior.evidence()))
             for i, (label, task, model, evidence) in enumerate(runs):
                 tuned = tune(task, problem, work / f"tuned{i}-{seed}", seed, model, evidence)
-                gaps[label].append(TRUTH.r_star - tuned.history[-1]["reward"])
+                gaps[label].append(TRUTH.r_star - tuned.history[-1].reward)
                 schedules[label].append(tuned.schedule)
     base = np.array(gaps["oracle"])
     rows = []

@@ -9,10 +9,10 @@
 
 A new run directory is built beside its final place (plan.json, run.json, .lock, locked) and
 renamed into place, so a crash or a full disk never leaves a half-made one. A round is committed
-by (1) writing its checkpoint into a temporary folder, fsync, rename over
-the previous one, then (2) appending its log line with one write + fsync. A kill between the
-two leaves a checkpoint one round ahead of the log: resume appends the line saved inside the
-checkpoint, so no finished round is lost. Anything else inconsistent is refused, untouched.
+by (1) writing its checkpoint into a temporary folder, fsync, rename over the previous one, then
+(2) appending its log line with one write + fsync. A kill between the two leaves a checkpoint one
+round ahead of the log: resume appends the line saved inside the checkpoint, so no finished round
+is lost. Anything else inconsistent is refused, untouched.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from typing import Callable
 import numpy as np
 
 from bootstrapper.lock import RunLock, not_writable
-from bootstrapper.runconfig import RunConfig
 from planner.jsonio import atomic_write_json, fsync_dir, read_json, read_jsonl
-from planner.rounds import CHECKS, ENGINE_KEYS, check_rounds
+from planner.rounds import ENGINE_KEYS, RoundRecord, is_schedule, read_rounds
+from planner.runconfig import RunConfig
 from planner.validate import InputError
 
 CHECKPOINT = "checkpoint"
@@ -137,20 +137,16 @@ class RunDir:
 
     def run_config(self) -> RunConfig:
         """run.json, read back strictly (bootstrapper/runconfig.py)."""
-        where = self.path / "run.json"
-        try:
-            return RunConfig.from_dict(read_json(where, "the run's config"))
-        except InputError as e:
-            raise InputError(f"the run's config {where} is damaged: {e}") from None
+        return RunConfig.read(self.path / "run.json")
 
     def update_run_config(self, run: RunConfig) -> None:
         atomic_write_json(self.path / "run.json", run.to_json())
 
-    def rounds(self) -> list[dict]:
+    def rounds(self) -> list[RoundRecord]:
         """The committed rounds, in order; a torn, corrupted or out-of-order line is refused."""
         if not self.log_path.exists():
             return []
-        return check_rounds(read_jsonl(self.log_path, "the round log"), f"the round log {self.log_path}", ENGINE_KEYS)
+        return read_rounds(read_jsonl(self.log_path, "the round log"), f"the round log {self.log_path}", ENGINE_KEYS)
 
     def load_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
         """The engine state and task-state folder after round committed-1 (None if committed == 0).
@@ -165,42 +161,40 @@ class RunDir:
         engine = self._engine_state(engine_file)
         log = self.rounds()
         if engine["next_round"] == committed + 1:
-            check_rounds(log + [engine["record"]], f"{engine_file} (after the log)", ENGINE_KEYS)
+            read_rounds(log + [engine["record"]], f"{engine_file} (after the log)", ENGINE_KEYS)
             self.append(engine["record"])
-        elif engine["next_round"] != committed or _text(engine["record"]) != _text(log[-1]):
+        elif engine["next_round"] != committed or _text(engine["record"].to_json()) != _text(log[-1].to_json()):
             raise InputError(f"the checkpoint {engine_file} is for round {engine['next_round'] - 1}, but the "
                              f"log's last round is {committed - 1}; the run cannot resume")
         return engine, self.checkpoint / "task"
 
     @staticmethod
     def _engine_state(path: Path) -> dict:
-        """engine.json, checked: its round record, the ledger's spending and the RNG state agree and are sound."""
+        """engine.json, checked: its round record (read into a RoundRecord), the ledger's spending and the RNG
+        state agree and are sound."""
         engine = read_json(path, "the checkpoint's engine state")
         damaged = lambda why: InputError(f"the checkpoint's engine state {path} is damaged ({why}); "
                                          "the run cannot resume")
         if not isinstance(engine, dict) or not {"next_round", "spent", "rng", "schedule", "record"} <= set(engine):
             raise damaged("it lacks next_round, spent, rng, schedule or record")
-        record = engine["record"]
-        if not isinstance(record, dict) or not CHECKS["round"][0](record.get("round")):
-            raise damaged("its round record has no round number")
         try:
-            check_rounds([record], "its round record", ENGINE_KEYS, first=record["round"])
+            record = engine["record"] = RoundRecord.from_json(engine["record"], "its round record", ENGINE_KEYS)
         except InputError as e:
             raise damaged(str(e)) from None
-        if engine["next_round"] != record["round"] + 1:
+        if engine["next_round"] != record.round + 1:
             raise damaged(f"next_round {engine['next_round']!r} does not follow its round record's round "
-                          f"{record['round']}")
-        if not CHECKS["schedule"][0](engine["schedule"]):
+                          f"{record.round}")
+        if not is_schedule(engine["schedule"]):
             raise damaged(f"its schedule {engine['schedule']!r} is not a list of whole numbers")
-        if engine["spent"] != engine["record"]["spent"]:
-            raise damaged(f"spent {engine['spent']!r} is not its round record's {engine['record']['spent']!r}")
+        if engine["spent"] != record.spent:
+            raise damaged(f"spent {engine['spent']!r} is not its round record's {record.spent!r}")
         try:
             np.random.PCG64().state = engine["rng"]
         except (TypeError, ValueError, KeyError):
             raise damaged("its random-number state is not a PCG64 state") from None
         return engine
 
-    def commit(self, record: dict, engine: dict, save_task_state: Callable[[Path], None]) -> None:
+    def commit(self, record: RoundRecord, engine: dict, save_task_state: Callable[[Path], None]) -> None:
         """Make a finished round durable: checkpoint (atomic rename), then its log line."""
         tmp = self.path / f".{CHECKPOINT}.tmp"
         old = self.path / f".{CHECKPOINT}.old"
@@ -209,7 +203,7 @@ class RunDir:
         (tmp / "task").mkdir(parents=True)
         save_task_state(tmp / "task")
         # No atomic write needed inside tmp: the folder is published whole by the rename below.
-        (tmp / "engine.json").write_text(json.dumps({**engine, "record": record}))
+        (tmp / "engine.json").write_text(json.dumps({**engine, "record": record.to_json()}))
         _fsync_tree(tmp)
         if self.checkpoint.exists():
             os.rename(self.checkpoint, old)
@@ -228,9 +222,9 @@ class RunDir:
                 os.rename(old, self.checkpoint)
             fsync_dir(self.path)
 
-    def append(self, record: dict) -> None:
+    def append(self, record: RoundRecord) -> None:
         """Append one log line with a single write, then fsync."""
-        line = (_text(record) + "\n").encode()
+        line = (_text(record.to_json()) + "\n").encode()
         fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)

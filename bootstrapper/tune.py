@@ -16,7 +16,6 @@ import dataclasses
 from pathlib import Path
 
 from bootstrapper.engine import Progress, execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.session import initial_metrics, tracker_logger, with_trackers
 from bootstrapper.tasks import Task
@@ -25,6 +24,8 @@ from planner.models import RewardModel, SurrogateModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.replan import Replan, replan
+from planner.rounds import RoundRecord
+from planner.runconfig import RunConfig
 
 
 def prior_model(reward0: float) -> SurrogateModel:
@@ -40,12 +41,12 @@ class Tuned:
     """The plan the run started from, the rounds it ran and the schedule it ended with."""
 
     plan: Plan
-    history: list[dict]
+    history: list[RoundRecord]
 
     @property
     def schedule(self) -> list[int]:
         """Kept samples per round as run (replans included) and still planned, if the run was cut."""
-        return [r["kept"] for r in self.history] + list(self.history[-1]["schedule"] if self.history else [])
+        return [r.kept for r in self.history] + list(self.history[-1].schedule if self.history else [])
 
 
 def tuned_plan(task: Task, problem: Problem, initial: dict, prior: RewardModel | None, trials: int = 0,
@@ -71,7 +72,7 @@ def tune(task: Task, problem: Problem, run_dir: str | Path, seed: int = 0, prior
     plan = tuned_plan(task, problem, initial, prior, trials, seed)
     earlier = [evidence] if evidence is not None else []
 
-    def refit(plan: Plan, history: list[dict], ledger) -> Replan:
+    def refit(plan: Plan, history: list[RoundRecord], ledger) -> Replan:
         return replan(plan, history, ledger.spent, initial, "auto", earlier)
 
     with RunDir(run_dir) as folder:  # locked: a second `plan tune` on run_dir is refused

@@ -98,7 +98,7 @@ def main() -> None:
         advisor.record(kept=len(kept), generated=generated, reward=evaluate(model),
                        metrics={"theta": float(model.theta.detach())}, **(seconds if args.seconds else {}))
         print(f"round {len(advisor.history) - 1}: kept {len(kept)} of {n}, generated {generated}, "
-              f"spent {advisor.spent:.6g}, reward {advisor.history[-1]['reward']:.6f}")
+              f"spent {advisor.spent:.6g}, reward {advisor.history[-1].reward:.6f}")
         if args.state:
             tmp = args.state.with_suffix(".tmp")
             tmp.write_text(json.dumps({"advisor": advisor.state_dict(), "theta": float(model.theta.detach())}))

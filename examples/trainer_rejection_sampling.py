@@ -158,8 +158,8 @@ def main() -> int:
             advisor.record(kept=len(kept), generated=generated, reward=evaluate(),
                            seconds_generating=generating, seconds_training=training)
             r = advisor.history[-1]
-            print(f"round {r['round']}: kept {r['kept']} of {n}, generated {generated} (cap {cap}), "
-                  f"{generating:.0f} s generating, {training:.0f} s training, held-out accuracy {r['reward']:.3f}, "
+            print(f"round {r.round}: kept {r.kept} of {n}, generated {generated} (cap {cap}), "
+                  f"{generating:.0f} s generating, {training:.0f} s training, held-out accuracy {r.reward:.3f}, "
                   f"spent {advisor.spent:.0f} of {args.budget:.0f} s", flush=True)
     print(advisor.report())
     print(f"total wall time {time.perf_counter() - started:.0f} s")

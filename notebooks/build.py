@@ -121,7 +121,7 @@ evaluates, and commits the round (checkpoint + log line) before the next. Here t
 is 1.5 while the plan assumed 1.0, so the measured rewards drift from the prediction."""),
     ("code", """import json
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
+from planner.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 

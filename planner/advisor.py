@@ -56,13 +56,12 @@ from planner.limits import check_plan, check_scale
 from planner.models import DEFAULT_MODEL, RewardModel, load_model, model_from_json
 from planner.plan import Plan, recommend
 from planner.problem import Problem
-from planner.rounds import check_initial, check_rounds
+from planner.rounds import HISTORY_KEYS, RoundRecord, check_initial, read_rounds
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
 from planner.validate import InputError, check_count, check_number, check_positive, check_unit
 
 FORMAT = 1  # of state_dict()
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
-HISTORY_KEYS = ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics", "seconds", "schedule")
 
 
 class Advisor:
@@ -100,7 +99,7 @@ class Advisor:
         self.replanning = replan
         self.reserve_sd = float(reserve_sd)
         self.initial: dict[str, float] | None = initial
-        self.history: list[dict] = []  # one record per round, as the engine's rounds.jsonl
+        self.history: list[RoundRecord] = []  # one record per round, as the engine's rounds.jsonl
         self.ledger = Ledger(budget, costs)  # cost units (seconds once rounds are timed)
         self.schedule: tuple[int, ...] = self.plan.schedule.n  # kept sizes planned from this round on
         self._asked: int | None = None
@@ -120,16 +119,16 @@ class Advisor:
     @property
     def timed(self) -> bool:
         """True once rounds carry measured seconds: costs and budget are then seconds."""
-        return any(r["seconds"] is not None for r in self.history)
+        return any(r.seconds is not None for r in self.history)
 
     @property
     def costs(self) -> CostModel:
         """The prices in force: the given ones, with cg / ct replaced by measured seconds per sample."""
         given = self.plan.problem.costs
-        timed = [r for r in self.history if r["seconds"] is not None]
+        timed = [r for r in self.history if r.seconds is not None]
         rates = {}
         for price, key, count in (("cg", "generate", "generated"), ("ct", "train", "kept")):
-            seconds, samples = sum(r["seconds"][key] for r in timed), sum(r[count] for r in timed)
+            seconds, samples = sum(r.seconds[key] for r in timed), sum(getattr(r, count) for r in timed)
             if seconds > 0 and samples > 0:
                 rates[price] = seconds / samples
         return dataclasses.replace(given, **rates)
@@ -179,16 +178,17 @@ class Advisor:
                                                                    generation_reward_se)
         seconds = self._seconds(seconds_generating, seconds_training)
         cost = self.ledger.book(generated, kept, 1, None if seconds is None else seconds["generate"] + seconds["train"])
-        record = {"round": len(self.history), "n": self._asked, "kept": kept, "generated": generated,
-                  "cost": cost, "spent": self.spent, "reward": reward, "generation_reward": generation_reward,
-                  "generation_reward_se": generation_reward_se, "metrics": metrics, "seconds": seconds}
-        self.history.append(record)
+        t, trajectory = len(self.history), self.plan.outcome.trajectory
+        self.history.append(RoundRecord(
+            round=t, n=self._asked, kept=kept, generated=generated,
+            trimmed=self._asked is not None and kept < self._asked, cost=cost, spent=self.spent, reward=reward,
+            metrics=metrics, generation_reward=generation_reward, generation_reward_se=generation_reward_se,
+            seconds=seconds,
+            predicted_reward=float(trajectory[t + 1]) if t + 1 < len(trajectory) else None))
         self.ledger.costs = self.costs  # the measured seconds per sample, once rounds are timed
         update = self._replan()
         self.schedule = update.schedule
-        record["schedule"] = list(update.schedule)
-        if update.note:
-            record["replan"] = update.note
+        self.history[-1] = dataclasses.replace(self.history[-1], schedule=update.schedule, replan=update.note or None)
         self._asked = None
         if self._logger:
             self._logger.log(self.history)
@@ -246,14 +246,14 @@ class Advisor:
         1 / initial_reward when that is more pessimistic (the model alone may be wrong)."""
         if self.costs.selection == "fixed":
             return float(math.ceil(self.costs.ratio * n)), 0.0
-        last = next((r for r in reversed(self.history) if r["kept"] > 0), None)
+        last = next((r for r in reversed(self.history) if r.kept > 0), None)
         if last is None:
             o = self.plan.outcome
             q, widen = float(o.generated[0] / o.n[0]), 1.0
             if self.initial is not None:  # proportional selection accepts at the mean reward: the more pessimistic
                 q = max(q, 1 / self.initial["reward"]) if self.initial["reward"] > 0 else math.inf
         else:
-            q, widen = last["generated"] / last["kept"], 1.0 + n / last["kept"]
+            q, widen = last.generated / last.kept, 1.0 + n / last.kept
         return n * q, math.sqrt(n * q * (q - 1) * widen)
 
     def _sized(self, planned: int) -> int | None:
@@ -271,11 +271,11 @@ class Advisor:
     def summary(self) -> dict:
         """Spending, rounds, the final reward against the plan and its certificate, the latest fit."""
         p = self.plan
-        final = self.history[-1]["reward"] if self.history else (self.initial or {}).get("reward")
-        refits = [r["replan"]["fit"] for r in self.history if r.get("replan", {}).get("refit")]
+        final = self.history[-1].reward if self.history else (self.initial or {}).get("reward")
+        refits = [r.replan["fit"] for r in self.history if r.replan and r.replan.get("refit")]
         fitted_r_star = model_from_json(refits[-1]["model"]).r_star if refits else None
         return {
-            "rounds": len(self.history), "kept": [r["kept"] for r in self.history],
+            "rounds": len(self.history), "kept": [r.kept for r in self.history],
             "spent": self.spent, "budget": self.budget, "unit": "seconds" if self.timed else "cost units",
             "overspent": self.ledger.overspent, "initial_reward": (self.initial or {}).get("reward"),
             "final_reward": final, "plan_model": p.problem.model.to_json(), "predicted_reward": p.predicted_reward,
@@ -321,7 +321,8 @@ class Advisor:
     def state_dict(self) -> dict:
         """Everything the advisor knows, as plain JSON-able values, for your checkpoint."""
         return copy.deepcopy({"format": FORMAT, "plan": self.plan.to_json(), "replan": self.replanning,
-                              "reserve_sd": self.reserve_sd, "initial": self.initial, "history": self.history,
+                              "reserve_sd": self.reserve_sd, "initial": self.initial,
+                              "history": [r.to_json() for r in self.history],
                               "spent": self.spent, "schedule": list(self.schedule), "asked": self._asked})
 
     def load_state_dict(self, state: dict) -> None:
@@ -339,11 +340,11 @@ class Advisor:
         initial = None if state["initial"] is None else check_initial(state["initial"], "the Advisor state_dict")
         if not isinstance(state["history"], list):
             raise InputError(f"the Advisor state_dict's history must be a list, got {state['history']!r}")
-        history = check_rounds(copy.deepcopy(state["history"]), "the Advisor state_dict's history", HISTORY_KEYS,
-                               item="entry")
-        if len({r["seconds"] is None for r in history}) > 1:
+        history = read_rounds(copy.deepcopy(state["history"]), "the Advisor state_dict's history", HISTORY_KEYS,
+                              item="entry")
+        if len({r.seconds is None for r in history}) > 1:
             raise InputError("the Advisor state_dict's history has seconds for some rounds and not for others")
-        spent = history[-1]["spent"] if history else 0.0
+        spent = history[-1].spent if history else 0.0
         if state["spent"] != spent:
             raise InputError(f"the Advisor state_dict's spent {state['spent']!r} is not its history's {spent!r}")
         if not isinstance(state["schedule"], list):

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from planner.models import GaussianModel, RewardModel, SurrogateModel
+from planner.rounds import RoundRecord, read_rounds
 from planner.validate import InputError
 
 GAMMAS = np.round(np.arange(0.25, 3.01, 0.05), 2)  # grid for profiling gamma
@@ -99,30 +101,24 @@ class Observations:
     pending: tuple[float, float] | None = None  # (reading before, n) of a last round with no reading after
 
     @classmethod
-    def from_log(cls, records: list[dict], initial: dict | None = None) -> "Observations":
-        """From one run's rounds.jsonl records (and its initial metrics from run.json, if known)."""
+    def from_log(cls, records: Sequence[RoundRecord | Mapping], initial: dict | None = None) -> "Observations":
+        """From one run's rounds (RoundRecords, or rounds.jsonl objects, read by read_rounds) and its
+        initial metrics from run.json, if known."""
         if not records:
             raise InputError("the round log is empty: there is nothing to fit")
-        try:
-            n = np.array([float(r.get("kept", r.get("n"))) for r in records])
-            generated = np.array([float(r["generated"]) for r in records])
-            held = np.array([_number(r["reward"]) for r in records])  # null: not evaluated (eval_every)
-            gen = np.array([_number(r.get("generation_reward")) for r in records] + [math.nan])
-            gen_se = np.array([_number(r.get("generation_reward_se")) for r in records] + [math.nan])
-            start = _number((initial or {}).get("reward"))
-            thetas = [(initial or {}).get("theta")] + [r.get("metrics", {}).get("theta") for r in records]
-            last = {k: float(v) for k, v in (records[-1].get("metrics") or {}).items()}
-            if "reward" not in last and records[-1]["reward"] is not None:
-                last["reward"] = float(records[-1]["reward"])
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise InputError(f"the round log lacks a number the fit needs ({e.__class__.__name__}: {e})") from None
+        records = read_rounds(records, "the round log", item="record")
+        n = np.array([float(r.kept) for r in records])
+        held = np.array([_number(r.reward) for r in records])  # null: not evaluated (eval_every)
+        gen = np.array([_number(r.generation_reward) for r in records] + [math.nan])
+        gen_se = np.array([_number(r.generation_reward_se) for r in records] + [math.nan])
+        start = _number((initial or {}).get("reward"))
+        thetas = [(initial or {}).get("theta")] + [r.metrics.get("theta") for r in records]
+        last = dict(records[-1].metrics)
+        if "reward" not in last and records[-1].reward is not None:
+            last["reward"] = records[-1].reward
         theta = np.array(thetas, dtype=float) if all(t is not None for t in thetas) else None
-        readings = [r[k] for r in records for k in ("reward", "generation_reward") if r.get(k) is not None]
-        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(readings))) \
-                or (theta is not None and not np.all(np.isfinite(theta))):
-            raise InputError("the round log contains NaN or infinite values; cannot fit")
-        if np.any(n < 0) or np.any(generated < n):
-            raise InputError("the round log has a round with a negative count or fewer generated than kept")
+        if theta is not None and not np.all(np.isfinite(theta)):
+            raise InputError("the initial metrics hold a NaN or infinite theta; cannot fit")
         # the model after round t is read by round t's evaluation or by round t+1's generated scores
         both = np.isfinite(held) & np.isfinite(gen[1:])
         weight = 1.0 / np.maximum(np.nan_to_num(gen_se[1:][both]) ** 2, 1e-12)  # precise readings count more

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from planner.fit import Fit, Observations, fit, restart_model
 from planner.models import RewardModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
+from planner.rounds import RoundRecord, read_rounds
 from planner.validate import InputError
 
 # From a reward-only (surrogate) fit, a refit's plan replaces the schedule in force only if, by the
@@ -30,19 +32,20 @@ class Replan:
     note: dict
 
 
-def planned_rest(plan: Plan, history: list[dict]) -> tuple[int, ...]:
+def planned_rest(plan: Plan, history: list[RoundRecord]) -> tuple[int, ...]:
     """The kept sizes still planned after the last round of history: the latest replan's (each
     committed round records the schedule left after it), else the plan's own."""
-    earlier = [r["schedule"] for r in history[:-1] if "schedule" in r]
-    return tuple(int(n) for n in earlier[-1][1:]) if earlier else tuple(plan.schedule.n[len(history):])
+    earlier = [r.schedule for r in history[:-1] if r.schedule is not None]
+    return earlier[-1][1:] if earlier else tuple(plan.schedule.n[len(history):])
 
 
-def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None = None,
+def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
     """Fit on the history (plus earlier runs' transitions, e.g. a task prior's) and plan the rest of the
     budget from the current state; keep the schedule in force (an earlier replan's, else the plan's)
     if the log cannot identify a model yet, or, from rewards alone, if the refit's plan is not
     KEEP_WITHIN better than it or would shrink the next round below the one just run."""
+    history = read_rounds(history, "the history", item="round")  # RoundRecords, or their JSON objects
     rest = planned_rest(plan, history)
     left = plan.problem.budget - spent
     rounds_left = plan.problem.max_rounds - len(history)
@@ -77,9 +80,9 @@ def replan(plan: Plan, history: list[dict], spent: float, initial: dict | None =
                                   f"its 95 % intervals allow a gain of {gain:.3g}"}
     if fitted.method != "surrogate":
         return adopt(new, note)
-    if new.schedule.n[0] < int(history[-1]["kept"]):
+    if new.schedule.n[0] < history[-1].kept:
         return Replan(rest, {**note, "reason": f"keeping the schedule: the refit's plan would shrink the next round to "
-                                              f"{new.schedule.n[0]} after one of {history[-1]['kept']}"})
+                                              f"{new.schedule.n[0]} after one of {history[-1].kept}"})
     kept = new.problem.outcome(np.array(rest, dtype=float))
     if float(kept.cost) <= left and new.gap >= (1 - KEEP_WITHIN) * float(kept.gap):
         return Replan(rest, {**note, "reason": f"keeping the schedule: the refit's plan would leave {new.gap:.4g}, "

@@ -25,9 +25,9 @@ def schedule_table(plan: Plan) -> str:
     """The per-round table: kept, expected generated, round cost, cumulative cost, predicted reward."""
     rows = [f"{'round':>5} {'kept n_t':>10} {'generated N_t':>14} {'round cost':>12} {'cumulative':>12} "
             f"{'predicted reward':>17}"]
-    for r in plan.to_json()["schedule"]:
-        rows.append(f"{r['round']:>5} {r['n']:>10,} {r['generated']:>14,.1f} {r['cost']:>12,.1f} "
-                    f"{r['cumulative_cost']:>12,.1f} {r['predicted_reward']:>17.7g}")
+    for row in plan.to_json()["schedule"]:
+        rows.append(f"{row['round']:>5} {row['n']:>10,} {row['generated']:>14,.1f} {row['cost']:>12,.1f} "
+                    f"{row['cumulative_cost']:>12,.1f} {row['predicted_reward']:>17.7g}")
     return "\n".join(rows)
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianTask
+from planner.runconfig import RunConfig
 from tests.bootstrapper.conftest import Crash, crash_at, gaussian_plan
 
 

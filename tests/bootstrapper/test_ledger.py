@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bootstrapper.engine import execute, run_round
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner import Advisor
@@ -19,6 +18,7 @@ from planner.ledger import BudgetExceeded, Ledger
 from planner.models import GaussianModel
 from planner.plan import Plan
 from planner.problem import Problem
+from planner.runconfig import RunConfig
 from planner.schedules import Schedule
 from planner.solvers import free_form
 

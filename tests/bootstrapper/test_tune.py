@@ -9,7 +9,6 @@ import pytest
 
 from benchmarks.gaussian_tune import RewardsOnly
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from bootstrapper.tune import tune
@@ -20,6 +19,7 @@ from planner.plan import Plan, recommend
 from planner.priors import load_prior
 from planner.problem import Problem
 from planner.replan import replan
+from planner.runconfig import RunConfig
 from planner.schedules import Schedule
 from planner.solvers import free_form
 from tests.bootstrapper.conftest import Crash, crash_at
