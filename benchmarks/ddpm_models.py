@@ -38,8 +38,9 @@ def runs_of(study: dict) -> list[tuple[str, list[int], list[float]]]:
         if label == TUNED and isinstance(curves[0][0], list):  # the 360 s study's tuned runs: from a pilot
             continue
         for curve in curves:
-            kept = [p["kept"] for p in curve] if isinstance(curve[0], dict) else study["plans"][label][:len(curve)]
-            rewards = [p["reward"] if isinstance(p, dict) else p[1] for p in curve]
+            kept = ([point["kept"] for point in curve] if isinstance(curve[0], dict)
+                    else study["plans"][label][:len(curve)])
+            rewards = [point["reward"] if isinstance(point, dict) else point[1] for point in curve]
             out.append((label, kept, [study["initial"]["reward"], *rewards]))
     return out
 

@@ -78,7 +78,7 @@ def test_no_test_module_imports_another_test_module():
 # keys of a round record: a subscript or .get with one of them reads a round as a raw dict, unless it is of
 # a summary or a plan's JSON (their fields share names with a round's), which are named as below
 ROUND_KEYS = {"kept", "generated", "trimmed", "generation_reward", "generation_reward_se", "predicted_reward"}
-NOT_ROUNDS = {"summary", "s", "j", "row"}
+NOT_ROUNDS = {"summary", "s", "j", "row", "point"}  # a study's result rows and curve points
 READERS = {"read_json", "loads", "load", "open", "read_text"}  # what reads a file's JSON
 
 
