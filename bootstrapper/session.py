@@ -3,6 +3,7 @@ calibration, the replanner, progress bars and the summary, wired to the engine."
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any, Callable
 
 from bootstrapper import distributed as dist
@@ -71,7 +72,8 @@ class Session:
         rd = self.run_dir
         resuming = rd.open(self.plan_json, self.new_run)
         if resuming:
-            rd.recover_checkpoint_swap()
+            for note in rd.recover():  # an interrupted commit: a kill or a full disk
+                print(f"plan: {note}", file=sys.stderr)
             if self.logger:
                 self.logger.read_state()
         if resuming and (rd.checkpoint / "engine.json").exists():

@@ -84,8 +84,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def damage_truncate(folder: Path) -> None:
+    """Cut into the line before the last: not a torn append (the checkpoint holds the last round)."""
     log = folder / "rounds.jsonl"
-    log.write_bytes(log.read_bytes()[:-25])
+    data = log.read_bytes()
+    log.write_bytes(data[: data.rfind(b"\n", 0, len(data) - 1) - 25])
 
 
 def damage_corrupt(folder: Path) -> None:

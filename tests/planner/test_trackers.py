@@ -14,7 +14,7 @@ from planner._imports import MissingPackage
 from planner.trackers import TRACKERS, RoundLogger, hyperparameters, parse_log_with, round_values
 from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan
-from tests.conftest import needs
+from tests.conftest import fill, needs
 from tests.planner.helpers import GaussianLoop
 
 needs("accelerate")
@@ -165,3 +165,21 @@ def test_a_tracker_not_asked_for_this_time_keeps_its_place_for_a_later_resume(tm
     assert json.loads((tmp_path / "state.json").read_text()) == {"mlflow": {"logged": 2, "run_id": "abc"},
                                                                  "tensorboard": {"logged": 2}}
     assert [step for step, _ in scalars(tmp_path)["samples/kept"]] == [0, 1]
+
+
+def test_a_tracker_failing_on_a_full_disk_is_one_sentence_and_logging_goes_on_without_it(small_disk, capfd):
+    """TensorBoard's writer thread fails on a full disk: no traceback from its thread, one sentence, no
+    exception into the run, and the next log() and close() do nothing."""
+    plan = gaussian_plan(2e3)
+    logger = RoundLogger(("tensorboard",), small_disk / "trackers", lambda: plan, lambda: {"seed": 0})
+    rounds = [{**RECORD, "round": t, "metrics": {f"m{i}": float(i) for i in range(40)}} for t in range(60)]
+    logger.log(rounds[:2])
+    fill(small_disk, 0)
+    try:
+        logger.log(rounds[:30])
+        logger.log(rounds)
+        logger.close()
+    finally:
+        (small_disk / "filler").unlink()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 1 and "stopped logging (OSError" in err, err
