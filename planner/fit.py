@@ -354,13 +354,23 @@ def fit(obs: Observations, kind: str = "auto", gamma: float | None = 1.0) -> Fit
     raise InputError(f"unknown model kind {kind!r}; choose auto, gaussian or surrogate")
 
 
+def refit(model: RewardModel, obs: Observations, kind: str = "auto") -> Fit:
+    """The refit of a run planned with `model`: its kind's own fit when the kind brings one (a
+    classmethod fit(obs) -> Fit, for a model of another package) and kind is auto, else fit(obs, kind)."""
+    own = getattr(type(model), "fit", None)
+    return own(obs) if callable(own) and kind == "auto" else fit(obs, kind)
+
+
 def _gap(r_star: float, reward: float) -> float:
     """The surrogate's starting gap for an observed reward, kept inside [0, r_star)."""
     return float(min(max(r_star - reward, 0.0), r_star * MAX_START_GAP))
 
 
 def restart_model(model: RewardModel, obs: Observations) -> RewardModel:
-    """The fitted model restarted at the last observed state, for planning the rest of a run."""
+    """The fitted model restarted at the last observed state, for planning the rest of a run (by
+    its own restart(obs), for a model of another package that brings one)."""
+    if callable(getattr(model, "restart", None)):
+        return model.restart(obs)
     if isinstance(model, GaussianModel) and "theta" in obs.last:
         return dataclasses.replace(model, theta0=obs.last["theta"])
     if isinstance(model, SurrogateModel):
