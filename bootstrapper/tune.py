@@ -32,7 +32,7 @@ VAGUE_PUSH = 0.1  # and pushes it back by a tenth of the starting gap per sample
 MIN_GAP = 1e-6  # its starting gap when the starting reward is already 1: the surrogate needs b > 0
 
 
-def prior_model(reward0: float) -> SurrogateModel:
+def vague_model(reward0: float) -> SurrogateModel:
     """A deliberately vague surrogate from the starting reward alone (no task prior): the best
     reward halfway to 1, the gap halved each round, a noise push of a tenth of the gap per sample."""
     r_star = min(1.0, (1.0 + reward0) / 2) if reward0 < 1 else 1.0
@@ -56,7 +56,7 @@ class Tuned:
 def tuned_plan(task: Task, problem: Problem, initial: dict, prior: RewardModel | None, trials: int = 0,
                seed: int = 0) -> Plan:
     """The plan for the whole budget from the prior (or a vague one from the starting reward)."""
-    model = prior or prior_model(initial["reward"])
+    model = prior or vague_model(initial["reward"])
     return recommend(dataclasses.replace(problem, model=model), trials=trials, seed=seed, task=task.name)
 
 
