@@ -77,7 +77,8 @@ def main() -> None:
     budget, repeats = (2e3, 2) if args.quick else (5e4, args.repeats)
     runs = [measure(budget, args.delay) for _ in range(repeats)]
     median = statistics.median(r["overhead"] for r in runs)
-    print(table(runs, [("rounds", "d"), ("wall", ".3f"), ("task", ".3f"), ("overhead", ".2%"), ("ms_per_round", ".1f")]))
+    print(table(runs, [("rounds", "d"), ("wall", ".3f"), ("task", ".3f"), ("overhead", ".2%"),
+                       ("ms_per_round", ".1f")]))
     per_round = statistics.median(r["ms_per_round"] for r in runs)
     print(f"median engine overhead {median:.2%} of run time (target < 3 %): {per_round:.0f} ms per round, most of it "
           f"fsync; budget {budget:g}, generate {args.delay:g} s/sample, {runs[0]['task'] / runs[0]['rounds']:.2f} s "

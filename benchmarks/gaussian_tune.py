@@ -53,12 +53,14 @@ class RewardsOnly(GaussianTask):
         return {"reward": super().evaluate(state)["reward"]}
 
 
-def ratio(gaps: np.ndarray, oracle: np.ndarray) -> tuple[float, float]:
-    """mean(gaps) / mean(oracle) and its standard error (delta method, paired by seed)."""
-    m1, m0 = gaps.mean(), oracle.mean()
-    cov = np.cov(np.vstack([gaps, oracle])) / len(gaps)
-    grad = np.array([1 / m0, -m1 / m0**2])
-    return float(m1 / m0), float(np.sqrt(grad @ cov @ grad))
+def ratio(gaps: np.ndarray, oracle: np.ndarray) -> tuple[float, float | None]:
+    """mean(gaps) / mean(oracle) and its standard error by the delta method, paired by seed: the SE of
+    the mean of (gap - ratio * oracle) / mean(oracle), a standard deviation and so never negative
+    (None for one seed, where no SE exists)."""
+    r = float(gaps.mean() / oracle.mean())
+    if len(gaps) < 2:
+        return r, None
+    return r, float(((gaps - r * oracle) / oracle.mean()).std(ddof=1) / np.sqrt(len(gaps)))
 
 
 def earlier_runs_prior(task: RewardsOnly, problem: Problem, seeds: int, rounds: int, work: Path) -> TaskPrior:
@@ -105,7 +107,8 @@ def main() -> None:
         for seed in range(seeds):
             folder = work / f"oracle-{seed}"
             RunDir(folder).prepare(oracle.to_json(), RunConfig.for_task(tasks["tuned, with theta"], seed))
-            gaps["oracle"].append(TRUTH.r_star - execute(oracle, tasks["tuned, with theta"], folder, seed)[-1].reward)
+            history = execute(oracle, tasks["tuned, with theta"], folder, seed)
+            gaps["oracle"].append(TRUTH.r_star - history[-1].reward)
             runs = [(label, task, None, None) for label, task in tasks.items()]
             runs.append((WITH_PRIOR, tasks["tuned, rewards alone"], prior.model, prior.evidence()))
             for i, (label, task, model, evidence) in enumerate(runs):
@@ -117,14 +120,15 @@ def main() -> None:
     for label, values in gaps.items():
         v = np.array(values)
         r, se = ratio(v, base)
-        rows.append({"strategy": label, "mean_gap": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(seeds)),
+        rows.append({"strategy": label, "mean_gap": float(v.mean()),
+                     "se": float(v.std(ddof=1) / np.sqrt(seeds)) if seeds > 1 else None,
                      "ratio_to_oracle": r, "ratio_se": se})
     print(table(rows, [("strategy", ""), ("mean_gap", ".4e"), ("se", ".1e"), ("ratio_to_oracle", ".3f"),
                        ("ratio_se", ".3f")]))
     result = {"truth": TRUTH.to_json(), "costs": COSTS.to_json(), "budget": args.budget, "seeds": seeds,
               "oracle_schedule": list(oracle.schedule.n), "prior": {"describe": prior.describe(), "fit": prior.fit,
                                                                     "schedules": prior.source["schedules"]},
-              "rows": rows, "gaps": gaps,
+              "rows": rows, "gaps": gaps, **({"se_note": "one seed: no standard errors"} if seeds < 2 else {}),
               "example_schedules": {k: v[:5] for k, v in schedules.items()}}
     print(f"wrote {save('gaussian_tune' + ('_quick' if args.quick else ''), result, args.out)}")
 

@@ -228,6 +228,6 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
 def _open_log(rd: RunDir) -> tuple[tuple[dict, Path] | None, list[RoundRecord]]:
     """The last checkpoint (engine state, task folder) and the committed rounds, after finishing a
     commit that was killed halfway."""
-    rd.recover_checkpoint_swap()
+    rd.recover()
     saved = rd.recover_checkpoint(len(rd.rounds()))
     return saved, rd.rounds()

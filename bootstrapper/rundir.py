@@ -7,12 +7,14 @@
     report.png       measured vs predicted reward per round
     .lock            flock'ed by the one process running the run (bootstrapper/lock.py)
 
-A new run directory is built beside its final place (plan.json, run.json, .lock, locked) and
-renamed into place, so a crash or a full disk never leaves a half-made one. A round is committed
-by (1) writing its checkpoint into a temporary folder, fsync, rename over the previous one, then
-(2) appending its log line with one write + fsync. A kill between the two leaves a checkpoint one
-round ahead of the log: resume appends the line saved inside the checkpoint, so no finished round
-is lost. Anything else inconsistent is refused, untouched.
+A new run directory is built beside its final place (plan.json, run.json, .lock, locked) and renamed
+into place, so a crash or a full disk never leaves a half-made one. A round is committed by (1)
+writing its checkpoint into a temporary folder, fsync, rename over the previous one, then (2)
+appending its log line (every byte written, then fsync). A kill between the two leaves a checkpoint
+one round ahead of the log: resume appends the line saved inside the checkpoint, so no finished
+round is lost. A commit that fails (a full disk) removes what it half wrote, and the next start
+(recover) finishes or undoes any commit it finds interrupted and cuts a torn last log line that the
+checkpoint holds whole. Anything else inconsistent is refused, untouched.
 """
 from __future__ import annotations
 
@@ -195,40 +197,99 @@ class RunDir:
         return engine
 
     def commit(self, record: RoundRecord, engine: dict, save_task_state: Callable[[Path], None]) -> None:
-        """Make a finished round durable: checkpoint (atomic rename), then its log line."""
+        """Make a finished round durable: checkpoint (atomic rename), then its log line. If the disk
+        fails first, nothing of the round stays and it is one sentence; if it fails after the rename,
+        the round is in the checkpoint and the next start appends its line."""
         tmp = self.path / f".{CHECKPOINT}.tmp"
         old = self.path / f".{CHECKPOINT}.old"
         for stale in (tmp, old):
             shutil.rmtree(stale, ignore_errors=True)
-        (tmp / "task").mkdir(parents=True)
-        save_task_state(tmp / "task")
-        # No atomic write needed inside tmp: the folder is published whole by the rename below.
-        (tmp / "engine.json").write_text(json.dumps({**engine, "record": record.to_json()}))
-        _fsync_tree(tmp)
+        try:
+            (tmp / "task").mkdir(parents=True)
+            save_task_state(tmp / "task")
+            # No atomic write needed inside tmp: the folder is published whole by the rename below.
+            (tmp / "engine.json").write_text(json.dumps({**engine, "record": record.to_json()}))
+            _fsync_tree(tmp)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise self._not_committed(record.round, e, kept=False) from None
+            raise
         if self.checkpoint.exists():
-            os.rename(self.checkpoint, old)
+            os.rename(self.checkpoint, old)  # from here on tmp is whole: recover() promotes it
         os.rename(tmp, self.checkpoint)
         fsync_dir(self.path)
-        self.append(record)
+        try:
+            self.append(record)
+        except OSError as e:
+            raise self._not_committed(record.round, e, kept=True) from None
         shutil.rmtree(old, ignore_errors=True)
 
-    def recover_checkpoint_swap(self) -> None:
-        """Finish a commit killed between its two renames (checkpoint moved aside, new not yet in place)."""
+    def _not_committed(self, round_: int, error: OSError, kept: bool) -> InputError:
+        """The sentence for a round whose commit the disk refused (ENOSPC, EIO...)."""
+        when = " after its checkpoint was saved" if kept else ""
+        return InputError(f"round {round_} could not be written to the run directory {self.path} "
+                          f"({error.strerror or error}){when}; the rounds before it are kept: free space and run "
+                          "the same command again to resume")
+
+    def recover(self) -> list[str]:
+        """Finish or undo a commit that a kill or a full disk interrupted, before the run is read:
+        a checkpoint moved aside is replaced by the new one (whole: it was moved aside only after the
+        new one was written) or put back; a half-written new checkpoint and a leftover old one are
+        removed; a torn last log line that is the start of the checkpoint's own round is cut (that
+        round's line is then appended from the checkpoint). Returns one sentence per repair."""
         tmp, old = self.path / f".{CHECKPOINT}.tmp", self.path / f".{CHECKPOINT}.old"
-        if not self.checkpoint.exists():
-            if tmp.exists() and (tmp / "engine.json").exists():
-                os.rename(tmp, self.checkpoint)
-            elif old.exists():
-                os.rename(old, self.checkpoint)
+        notes = []
+        if not self.checkpoint.exists() and old.exists():
+            os.rename(tmp if tmp.exists() else old, self.checkpoint)
+            notes.append(f"finished the checkpoint swap that was interrupted in {self.path}")
+        for stale in (tmp, old):
+            if stale.exists():
+                shutil.rmtree(stale)
+                notes.append(f"removed {stale.name}, left by an interrupted commit in {self.path}")
+        torn = self._torn_tail()
+        if torn is not None:
+            os.truncate(self.log_path, torn)
+            notes.append(f"cut the torn last line of {self.log_path}, left by an interrupted write; its round is "
+                         "restored from the checkpoint")
+        if notes:
             fsync_dir(self.path)
+        return notes
+
+    def _torn_tail(self) -> int | None:
+        """The log's length without its last line, if that line is torn (no newline) and is the start of
+        the checkpoint's round record as the commit writes it, i.e. an interrupted append and not an edit."""
+        if not self.log_path.is_file():
+            return None
+        data = self.log_path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        engine_file = self.checkpoint / "engine.json"
+        if cut == len(data) or not engine_file.is_file():
+            return None
+        try:
+            record = json.loads(engine_file.read_text())["record"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            return None  # a damaged checkpoint is refused with its own sentence
+        whole = (_text(record) + "\n").encode() if isinstance(record, dict) else b""
+        return cut if whole.startswith(data[cut:]) else None
 
     def append(self, record: RoundRecord) -> None:
-        """Append one log line with a single write, then fsync."""
-        line = (_text(record.to_json()) + "\n").encode()
+        """Append one log line, then fsync; a write that fails partway (a full disk) is cut off
+        again, so the log never keeps a torn line."""
+        line = memoryview((_text(record.to_json()) + "\n").encode())
         fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                while line:
+                    written = os.write(fd, line)
+                    if written <= 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.log_path))
+                    line = line[written:]
+                os.fsync(fd)
+            except BaseException:
+                os.ftruncate(fd, size)
+                raise
         finally:
             os.close(fd)
 

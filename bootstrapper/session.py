@@ -3,6 +3,7 @@ calibration, the replanner, progress bars and the summary, wired to the engine."
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any, Callable
 
 from bootstrapper import distributed as dist
@@ -71,7 +72,8 @@ class Session:
         rd = self.run_dir
         resuming = rd.open(self.plan_json, self.new_run)
         if resuming:
-            rd.recover_checkpoint_swap()
+            for note in rd.recover():  # an interrupted commit: a kill or a full disk
+                print(f"plan: {note}", file=sys.stderr)
             if self.logger:
                 self.logger.read_state()
         if resuming and (rd.checkpoint / "engine.json").exists():
@@ -151,7 +153,8 @@ class Session:
 
         initial = (self.run_dir.run_config().initial or {}).get("reward", float("nan"))
         predicted0 = float(self.plan.outcome.trajectory[0])
-        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.run_dir.path / "report.png")
+        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.plan.problem.model.r_star,
+                 self.run_dir.path / "report.png")
 
 
 def initial_metrics(task: Task, state: Any) -> dict[str, float]:

@@ -3,7 +3,7 @@ round refit the reward model on the prior's measured rounds pooled with this run
 re-solving the rest of the budget once the fit pins the model down.
 
 Why this design (measured on the Gaussian task from rewards alone, budget 1e4, c_g 1, c_t 3,
-c_r 20; see the README's `plan tune`): separate pilot runs thrown away after the fit left 3.2x the
+c_r 20; see docs/tune.md): separate pilot runs thrown away after the fit left 3.2x the
 oracle plan's final gap, a refit's point estimate replanned every round 3.2x, and a single replan
 after a few rounds 3.5-9.8x (small early rounds give a noisy contraction, and a too-large base
 costs more than a too-small one), while a plan from a vague prior, replanned only when the fit is

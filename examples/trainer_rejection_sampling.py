@@ -72,8 +72,8 @@ def main() -> int:
     print(f"loaded SmolLM2-135M in {time.perf_counter() - started:.0f} s", flush=True)
 
     def prompt(question: str) -> str:
-        return tok.apply_chat_template(build_messages(question, args.shots, ""), add_generation_prompt=True,
-                                       tokenize=False)
+        messages = build_messages(question, args.shots, "")
+        return tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def complete(questions: list[str], sample: bool) -> list[str]:
         """Answers (cut after "The answer is N."), sampled at temperature 0.7 or greedy."""

@@ -287,8 +287,17 @@ class Advisor:
             "regret": None if final is None else p.certificate.reward - final,  # under the plan's model
             "fit": refits[-1] if refits else None, "fitted_r_star": fitted_r_star,
             "fitted_gap": None if fitted_r_star is None or final is None else fitted_r_star - final,
-            "schedule": list(self.schedule),
+            "schedule": list(self.schedule), "stopped": self._stopped(),
         }
+
+    def _stopped(self) -> str | None:
+        """Why the advisor ended the run with budget it could still spend (None while rounds are
+        planned, or when the money is gone)."""
+        if self.schedule or not self.history or not self.ledger.affordable(generated=1, trained=1, rounds=1):
+            return None
+        reason = self.history[-1].get("replan", {}).get("reason", "")
+        return reason if reason.startswith("stopping") else \
+            f"stopped with {self.budget - self.spent:,.6g} left: the plan's rounds are done"
 
     def report(self) -> str:
         """A few lines for people: spent, rounds, reward and regret against the plan, the fitted model."""
@@ -299,13 +308,18 @@ class Advisor:
         if s["final_reward"] is not None:
             lines.append(f"final reward {s['final_reward']:.6g}; the plan ({_describe(s['plan_model'])}) predicted "
                          f"{s['predicted_reward']:.6g} and the best schedule of any shape "
-                         f"{s['certificate_reward']:.6g}: regret {s['regret']:.4g}")
+                         f"{s['certificate_reward']:.6g}: " + (f"regret {s['regret']:.4g}" if s["regret"] > 0 else
+                                                               "no regret (the run beat the plan's model)"))
         if s["fit"] is None:
             lines.append("fitted model: none yet (too few rounds to identify one)")
         else:
-            gap = f", remaining gap r* - r = {s['fitted_gap']:.4g}" if s["fitted_gap"] is not None else ""
+            gap = s["fitted_gap"]
+            said = ("" if gap is None else f", remaining gap r* - r = {gap:.4g}" if gap >= 0 else
+                    "; the measured reward is above this r*, so the fit underestimates what the model can reach")
             lines.append(f"fitted model ({s['fit']['rounds']} rounds): {_describe(s['fit']['model'])}, "
-                         f"r* = {s['fitted_r_star']:.6g}{gap}, one-round rmse {s['fit']['rmse']:.3g}")
+                         f"r* = {s['fitted_r_star']:.6g}{said}, one-round rmse {s['fit']['rmse']:.3g}")
+        if s["stopped"]:
+            lines.append(s["stopped"])
         return "\n".join(lines)
 
     def state_dict(self) -> dict:

@@ -3,13 +3,13 @@ shared Optuna study (start workers with `plan ... --trials K --storage URL --stu
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+from pathlib import Path
+from urllib.parse import quote
 
 from planner.validate import InputError
 
 HELP = "the best plan found so far in a shared Optuna study (--storage, --study)"  # one line in `plan --help`
-
-SQLITE = "sqlite:///"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +31,25 @@ def check_arguments(args: argparse.Namespace) -> None:
         need("--certifier cvxpy", "search", "cvxpy")
     if args.out:
         check_output_path(args.out, "--out")
-    if args.storage.startswith(SQLITE) and not os.path.isfile(args.storage[len(SQLITE):]):
-        raise InputError(f"--storage {args.storage}: there is no database file {args.storage[len(SQLITE):]} "
-                         "(plan best reads a study that `plan --trials K --storage ...` made)")
+    from planner.solvers.search import sqlite_path
+
+    path = sqlite_path(args.storage)
+    if path is not None and not (path.is_file() and _holds_studies(path)):
+        what = "holds no Optuna study" if path.is_file() else "does not exist"
+        raise InputError(f"--storage {args.storage}: the database file {path} {what} (plan best reads a study "
+                         "that `plan --trials K --storage ...` made, and writes nothing into it)")
+
+
+def _holds_studies(path: Path) -> bool:
+    """Whether a SQLite file holds Optuna's tables, read without writing (Optuna would create them)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return False
+    return {"studies", "trials", "version_info"} <= tables
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,19 +61,29 @@ def run(args: argparse.Namespace) -> int:
     from planner.plan import Plan, SolverResult
     from planner.problem import Problem
     from planner.report import recommend_report
+    from planner.schedules import family
     from planner.solvers import free_form
-    from planner.solvers.search import best_schedule
+    from planner.solvers.search import best_schedule, damaged_hint
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(study_name=args.study, storage=args.storage)
     except Exception as e:  # unknown study, bad URL, unreachable database
         reason = (str(e).strip().splitlines() or [""])[0]
-        raise InputError(f"cannot load study {args.study!r} from {args.storage!r} ({type(e).__name__}: {reason})") from None
-    if "problem" not in study.user_attrs:
-        raise InputError(f"study {args.study!r} was not made by spendwise (it records no problem)")
+        raise InputError(f"cannot load study {args.study!r} from {args.storage!r} "
+                         f"({type(e).__name__}: {reason}){damaged_hint(args.storage)}") from None
+    absent = [key for key in ("problem", "family") if key not in study.user_attrs]
+    if absent:
+        raise InputError(f"study {args.study!r} was not made by spendwise "
+                         f"(it records no {' and no '.join(absent)})")
     problem = Problem.from_json(study.user_attrs["problem"])
-    schedule = best_schedule(study, study.user_attrs["family"])
+    try:
+        schedule = best_schedule(study, family(study.user_attrs["family"]).name)
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(f"study {args.study!r} holds a trial spendwise did not write "
+                         f"({type(e).__name__}: {e})") from None
     plan = Plan(problem, schedule, "optuna", free_form(problem, args.certifier), (SolverResult("optuna", schedule),))
     check_plan(plan)
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,7 @@ class RoundLogger:
         self._plan, self._config, self.keep = plan, config, keep
         self._accelerator: Any = None
         self._state: dict[str, dict] = {}
+        self._failed = False  # a tracker failed mid-run: nothing more is logged by this process
 
     def read_state(self) -> dict[str, dict]:
         """FOLDER/state.json, checked: tracker name -> {"logged": rounds, "run_id": id (MLflow, W&B)}."""
@@ -148,6 +151,8 @@ class RoundLogger:
         with try_import("--log-with", "tensorboard"):
             from accelerate import Accelerator
 
+        _quiet_writer_threads()
+
         try:
             accelerator = Accelerator(log_with=list(self.log_with), project_dir=self.folder)
             accelerator.init_trackers(PROJECT, init_kwargs={k: v for k, v in init_kwargs.items() if k in self.log_with})
@@ -168,16 +173,29 @@ class RoundLogger:
 
     def log(self, rounds: Sequence[RoundRecord | Mapping[str, Any]]) -> None:
         """Log every round of `rounds` (the run so far, in order; RoundRecords or their JSON objects) that
-        a tracker has not logged yet."""
+        a tracker has not logged yet. A tracker that fails here (a full disk) is one sentence on stderr
+        and logs nothing more; the run goes on."""
+        if self._failed:
+            return
         self.start()
         plan = self._plan()
-        for tracker in self._accelerator.trackers:  # none off the main process: accelerate starts them there only
-            entry = self._state[tracker.name]
-            for record in rounds[entry["logged"]:]:
-                record = as_record(record)
-                tracker.log(round_values(record, plan), step=record.round)
-                entry["logged"] = record.round + 1
-        self._save()
+        try:
+            for tracker in self._accelerator.trackers:  # none off the main process: accelerate starts them there only
+                entry = self._state[tracker.name]
+                for record in rounds[entry["logged"]:]:
+                    record = as_record(record)
+                    tracker.log(round_values(record, plan), step=record.round)
+                    entry["logged"] = record.round + 1
+            self._save()
+        except Exception as e:
+            self._give_up(e)
+
+    def _give_up(self, error: Exception) -> None:
+        """Stop logging for this process after a tracker failed, saying so in one sentence."""
+        self._failed, self._accelerator = True, None
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        print(f"spendwise: the trackers ({', '.join(self.log_with)}) stopped logging ({type(error).__name__}: "
+              f"{reason}); the run goes on, and running it again logs the rounds they missed", file=sys.stderr)
 
     def _save(self) -> None:
         if self._accelerator.is_main_process:
@@ -192,6 +210,24 @@ class RoundLogger:
         """Finish the tracker runs (each tracker's finish(); not accelerate's end_training(), which would also
         tear down the caller's process group). A later log() continues them."""
         if self._accelerator is not None:
-            for tracker in self._accelerator.trackers:
-                tracker.finish()
+            try:
+                for tracker in self._accelerator.trackers:
+                    tracker.finish()
+            except Exception as e:
+                self._give_up(e)
             self._accelerator = None
+
+
+def _quiet_writer_threads() -> None:
+    """TensorBoard's writer thread raises a failed write (a full disk) in its thread, which prints a
+    traceback, and again in the caller's next log() or close(), which makes it one sentence: silence the first."""
+    previous = threading.excepthook
+    if getattr(previous, "spendwise", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if not type(args.thread).__module__.startswith("tensorboard."):
+            previous(args)
+
+    hook.spendwise = True  # type: ignore[attr-defined]
+    threading.excepthook = hook

@@ -7,10 +7,24 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def needs(*modules: str) -> ModuleType:
+    """The last of modules, imported; the calling test (or, at module level, its module) is skipped
+    unless every one imports, naming the spendwise extra that installs it, so a planner-only install
+    runs the rest of the suite."""
+    from planner._imports import EXTRAS
+
+    for module in modules:
+        extra = EXTRAS.get(module, "dev")
+        imported = pytest.importorskip(module, reason=f"needs {module}, from the '{extra}' extra "
+                                                      f"(./install.sh dev installs every extra the tests use)")
+    return imported
 
 
 @pytest.fixture
@@ -24,6 +38,30 @@ def fast_tmp(tmp_path_factory) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
     else:
         yield tmp_path_factory.mktemp("runs")
+
+
+PAGE = 4096  # tmpfs allocates file data in pages
+
+
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory) -> Path:
+    """A 2 MB tmpfs of its own, so that filling it fills nothing else (mounting one needs root)."""
+    folder = tmp_path_factory.mktemp("disk")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(disk: Path, pages_left: int) -> None:
+    """Take all of the disk's free space but pages_left pages (DISK/filler; unlink it to free them)."""
+    st = os.statvfs(disk)
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.posix_fallocate(fd, 0, st.f_bavail * st.f_frsize - pages_left * PAGE)
+    finally:
+        os.close(fd)
 
 
 def plan_command(*args: str, missing: tuple[str, ...] = ()) -> list[str]:

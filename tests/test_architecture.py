@@ -36,7 +36,8 @@ def imports() -> dict[str, set[str]]:
 def test_planner_imports_nothing_of_bootstrapper():
     graph = imports()
     assert len(graph) > 40  # the walk found the modules
-    wrong = {(a, b) for a, deps in graph.items() for b in deps if a.startswith("planner") and b.startswith("bootstrapper")}
+    wrong = {(a, b) for a, deps in graph.items() for b in deps
+             if a.startswith("planner") and b.startswith("bootstrapper")}
     assert not wrong
     assert any(b.startswith("planner") for b in graph["bootstrapper.session"])  # the walk sees imports
 
@@ -67,7 +68,8 @@ def test_no_test_module_imports_another_test_module():
     tests = {module_name(p): p for p in (ROOT / "tests").rglob("test_*.py")}
     assert len(tests) > 20  # the walk found the test modules
     found = {name: imported_modules(path.read_text()) for name, path in tests.items()}
-    assert "tests.bootstrapper.tasks.helpers.gold_samples" in found["tests.bootstrapper.test_distributed"]  # in LLM_SCRIPT
+    # in LLM_SCRIPT
+    assert "tests.bootstrapper.tasks.helpers.gold_samples" in found["tests.bootstrapper.test_distributed"]
     wrong = {(name, m) for name, modules in found.items() for m in modules
              if m.startswith("tests.") and any(part.startswith("test_") for part in m.split(".")[1:])}
     assert not wrong
@@ -76,7 +78,7 @@ def test_no_test_module_imports_another_test_module():
 # keys of a round record: a subscript or .get with one of them reads a round as a raw dict, unless it is of
 # a summary or a plan's JSON (their fields share names with a round's), which are named as below
 ROUND_KEYS = {"kept", "generated", "trimmed", "generation_reward", "generation_reward_se", "predicted_reward"}
-NOT_ROUNDS = {"summary", "s", "j", "row"}
+NOT_ROUNDS = {"summary", "s", "j", "row", "point"}  # a study's result rows and curve points
 READERS = {"read_json", "loads", "load", "open", "read_text"}  # what reads a file's JSON
 
 

@@ -139,7 +139,13 @@ def _bound(problem: Problem, iterations: int = 20) -> float:
 
 def free_form(problem: Problem, method: str = "kkt") -> Certificate:
     """The free-form estimate (best T by predicted reward; round counts searched as the solvers do)
-    and the bound over every T = 1..max_rounds."""
+    and the bound over every T = 1..max_rounds. A model whose state is not a noise term (the step
+    clock) solves its own any-shape programme exactly: estimate and bound are then the same."""
+    any_shape = getattr(problem.model, "any_shape", None)
+    if any_shape is not None:
+        n, reward, cost, bound = any_shape(problem)
+        r_star = problem.model.r_star
+        return Certificate("exact", n, reward, float(r_star - reward), cost, bound, float(r_star - bound))
     rounds = round_counts(problem.max_rounds)
     best = _estimate(problem, rounds, method)
     while np.any(np.diff(rounds) > 1):
@@ -153,8 +159,11 @@ def free_form(problem: Problem, method: str = "kkt") -> Certificate:
 
 
 def free_schedule(problem: Problem, certificate: Certificate) -> Schedule:
-    """The certificate's shape as an executable plan: whole batches, sized to fit the budget."""
+    """The certificate's shape as an executable plan: whole batches, sized to fit the budget (an
+    exact programme's schedule is whole batches within the budget already)."""
     n = np.asarray(certificate.n)
+    if certificate.method == "exact":
+        return Schedule.from_array("free", n, float(n[0]))
     sized = size(problem, n[None, :] / n[0], np.array([len(n)]))
     if not np.isfinite(sized.gap[0]):
         raise InfeasibleError("the free-form schedule cannot be rounded to whole batches within the budget")

@@ -2,21 +2,36 @@
 
 n0 is not a search dimension: for a given shape and T the expected reward grows with n0, so
 every trial sizes n0 to spend the budget (planner.sizing). The study can live in an Optuna
-RDB storage (SQLite file, PostgreSQL, MySQL) so several processes search it together.
+RDB storage (SQLite file, PostgreSQL, MySQL) so several processes search it together. A new
+SQLite study is made whole (schema, study, problem) in a file beside its place and linked into
+place, so a worker killed while creating it leaves no study or a whole one, never a damaged one.
 """
 from __future__ import annotations
 
+import errno
 import math
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-from planner.jsonio import as_stored
+from planner.jsonio import as_stored, fsync_dir
 from planner.problem import Problem
 from planner.schedules import Schedule
 from planner.schedules import family as get_family
 from planner.solvers._base import InfeasibleError, search
 from planner.validate import InputError
+
+SQLITE = "sqlite:///"
+
+
+def sqlite_path(storage: str | None) -> Path | None:
+    """The database file of a SQLite storage URL (None for any other storage)."""
+    if not storage or not storage.startswith(SQLITE):
+        return None
+    return Path(storage[len(SQLITE):].split("?")[0])
 
 
 class OptunaSolver:
@@ -34,10 +49,13 @@ class OptunaSolver:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         fam = get_family(family)
-        study = self._open(optuna)
         # The study remembers its problem, so every worker searches the same one and `plan best`
         # can rebuild the plan from the storage alone.
         described = {"problem": problem.to_json(), "family": family}
+        path = sqlite_path(self.storage)
+        if path is not None and not path.exists():
+            self._create_sqlite(optuna, path, described)
+        study = self._open(optuna)
         if "problem" not in study.user_attrs:
             for key, value in described.items():
                 study.set_user_attr(key, value)
@@ -82,11 +100,46 @@ class OptunaSolver:
                     time.sleep(0.2 * (attempt + 1))
                     continue
                 reason = (str(e).strip().splitlines() or [""])[0]
-                raise InputError(f"cannot open the Optuna storage {self.storage!r} "
-                                 f"({type(e).__name__}: {reason})") from None
+                raise InputError(f"cannot open the Optuna storage {self.storage!r} ({type(e).__name__}: {reason})"
+                                 f"{damaged_hint(self.storage)}") from None
+
+    def _create_sqlite(self, optuna, path: Path, described: dict) -> None:
+        """Make the study whole in a file beside path and link it into place (never over a file: the
+        worker that made one first wins and the others join it)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, side = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+        os.close(fd)
+        try:
+            storage = optuna.storages.RDBStorage(SQLITE + side)
+            study = optuna.create_study(direction="minimize", storage=storage, study_name=self.study_name)
+            for key, value in described.items():
+                study.set_user_attr(key, value)
+            storage.engine.dispose()
+            try:
+                os.link(side, path)
+            except FileExistsError:
+                pass  # another worker made it meanwhile: join that one
+            except OSError as e:
+                if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+                if not path.exists():  # a filesystem without hard links
+                    os.rename(side, path)
+            fsync_dir(path.parent)
+        finally:
+            Path(side).unlink(missing_ok=True)
 
     def solve(self, problem: Problem, family: str = "exponential") -> Schedule:
         return best_schedule(self.study(problem, family), family)
+
+
+def damaged_hint(storage: str | None) -> str:
+    """What to do when an existing SQLite study cannot be used (e.g. left damaged by a worker of an
+    older spendwise killed while creating it); empty for other storages."""
+    path = sqlite_path(storage)
+    if path is None or not path.exists():
+        return ""
+    return (f"; if {path} is damaged, move it away and start the workers again (a new study is made; the "
+            "trials it held are lost)")
 
 
 def best_schedule(study, family: str) -> Schedule:

@@ -31,7 +31,8 @@ def test_exponential_plan_beats_constant_in_measured_gap(fast_tmp):
     measured = {}
     for strategy in ("exponential", "constant"):
         plan = gaussian_plan(2e3, strategy)
-        measured[strategy] = np.mean([plan.problem.model.r_star - run(plan, fast_tmp / f"{strategy}{s}", s)[-1]["reward"]
+        r_star = plan.problem.model.r_star
+        measured[strategy] = np.mean([r_star - run(plan, fast_tmp / f"{strategy}{s}", s)[-1]["reward"]
                                       for s in range(100)])
     assert measured["exponential"] < measured["constant"]
 

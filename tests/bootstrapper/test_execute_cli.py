@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.bootstrapper.conftest import ENV, SLOW, gaussian_plan
-from tests.conftest import ROOT, one_sentence, plan_command, run_cli
+from tests.conftest import ROOT, needs, one_sentence, plan_command, run_cli
 
-pytest.importorskip("matplotlib", reason="most runs here draw report.png, as plan execute does by default")
+needs("matplotlib")
 
 
 def strip(folder: Path) -> list[dict]:
@@ -84,8 +84,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def damage_truncate(folder: Path) -> None:
+    """Cut into the line before the last: not a torn append (the checkpoint holds the last round)."""
     log = folder / "rounds.jsonl"
-    log.write_bytes(log.read_bytes()[:-25])
+    data = log.read_bytes()
+    log.write_bytes(data[: data.rfind(b"\n", 0, len(data) - 1) - 25])
 
 
 def damage_corrupt(folder: Path) -> None:
@@ -223,8 +225,9 @@ def plans(tmp_path, plan_file) -> dict[str, str]:
     (broken / "state.json").write_text('{"theta": 1.5, "rng": {"bit_gen')
     paths = {"plan": plan_file}
     for name, start in (("missing-start", tmp_path / "no-such-pilot"), ("damaged-start", broken)):
+        task_config = {"theta0": 3.0, "sigma": 1.0, "kappa": 1.0, "delay": 0.0}
         plan = dataclasses.replace(base, start={"from": "pilot", "checkpoint": str(start),
-                                                "task_config": {"theta0": 3.0, "sigma": 1.0, "kappa": 1.0, "delay": 0.0}})
+                                                "task_config": task_config})
         paths[name] = tmp_path / f"{name}.json"
         paths[name].write_text(json.dumps(plan.to_json()))
     paths["huge"] = tmp_path / "huge.json"

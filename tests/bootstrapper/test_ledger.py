@@ -48,7 +48,8 @@ class CoinTask(Task):
         return {"reward": self.acceptance}
 
     def save(self, state, folder):
-        (folder / "s.json").write_text(json.dumps({"trained": state["trained"], "rng": state["rng"].bit_generator.state}))
+        data = {"trained": state["trained"], "rng": state["rng"].bit_generator.state}
+        (folder / "s.json").write_text(json.dumps(data))
 
     def load(self, folder):
         data = json.loads((folder / "s.json").read_text())

@@ -1,4 +1,4 @@
-"""planner.Advisor: the README's loop on the Gaussian task, the engine's schedule for the same
+"""planner.Advisor: the README's loop, the engine's schedule for the same
 history, input checks, checkpoints, and the generation cap."""
 from __future__ import annotations
 
@@ -24,16 +24,16 @@ from planner.models import GaussianModel, SurrogateModel
 from planner.plan import recommend
 from planner.problem import Problem
 from planner.validate import InputError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 from tests.planner.helpers import GaussianLoop
 
-SECTION = "## Use spendwise from your own loop"
+SECTION = "## In your own loop: the Advisor"
 
 
 def readme_snippet() -> str:
     """The python block of the README's Advisor section, exactly as written there."""
     section = (ROOT / "README.md").read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python quick\n(.*?)```", section, re.S).group(1)
 
 
 def drive(advisor: Advisor, loop: GaussianLoop, honour: bool = True) -> list[float]:
@@ -61,21 +61,19 @@ def lowest_reward(model: GaussianModel, n: tuple[int, ...], p: float) -> float:
 
 # ---- (a) the README's loop, literally ---------------------------------------------------------
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_readme_loop_spends_the_budget_and_ends_in_the_predicted_band(seed):
-    """The README's snippet, run as written on the Gaussian task (the model the default plan
-    assumes; rewards only, so the advisor refits the surrogate) with a my_generate_and_filter
-    that stops at the cap: it spends 95-100 % of the budget, never more, and ends above the
-    reward that the exact model says the plan's schedule ends below with probability 0.001.
-    (Rewards alone rarely pin the surrogate down, so the advisor keeps the plan; the mean over
-    200 seeds, with and without replanning, is the next test.)"""
-    loop, printed = GaussianLoop(seed), []
-    scope = {"my_finetune": loop.finetune, "my_eval": loop.evaluate, "print": printed.append,
-             "my_generate_and_filter": lambda n: loop.generate_and_filter(n, scope["advisor"].generation_cap)}
+def test_readme_loop_spends_the_budget_and_ends_in_the_predicted_band():
+    """The README's snippet, run as written (a Gaussian generator N(theta, 1) with reward
+    exp(-x^2 / 2), the model the default plan assumes; rewards only, so the advisor refits the
+    surrogate): it spends 95-100 % of the budget, never more, and ends above the reward that the
+    exact model says the plan's schedule ends below with probability 0.001. (Rewards alone rarely
+    pin the surrogate down, so the advisor keeps the plan; the mean over 200 seeds, with and
+    without replanning, is the next test.)"""
+    printed = []
+    scope = {"print": printed.append}
     exec(compile(readme_snippet(), "README.md", "exec"), scope)
-    advisor = scope["advisor"]
+    advisor, model = scope["advisor"], scope["advisor"].plan.problem.model
     assert 0.95 * advisor.budget <= advisor.spent <= advisor.budget
-    assert loop.evaluate() >= lowest_reward(advisor.plan.problem.model, advisor.plan.schedule.n, 0.001)
+    assert model.reward_at(scope["theta"]) >= lowest_reward(model, advisor.plan.schedule.n, 0.001)
     assert "spent" in printed[0] and "fitted model" in printed[0]
 
 
@@ -382,7 +380,7 @@ def test_examples_have_help(example):
 
 def test_plain_loop_example_runs_end_to_end(tmp_path):
     """The PyTorch example on a small budget: finishes, reports, and stays within the budget."""
-    pytest.importorskip("torch")
+    needs("torch")
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "plain_loop.py"), "--budget", "3e3", "--cr", "10",
                            "--state", str(tmp_path / "advisor.json")], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
@@ -390,3 +388,16 @@ def test_plain_loop_example_runs_end_to_end(tmp_path):
     state = json.loads((tmp_path / "advisor.json").read_text())["advisor"]
     assert state["history"] and state["spent"] <= 3e3
     assert "spendwise advisor" in done.stdout
+
+
+def test_plain_loop_example_with_its_defaults_spends_its_budget_and_prints_no_negative_gap():
+    """Its fits from rounds of 1-2 samples underestimate r*: a stop is taken only when every model the
+    fit's intervals allow agrees (it stopped at 63 % of the budget on a point estimate), and a
+    measured reward above the fit's r* is said in words, not printed as a negative gap."""
+    needs("torch")
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "plain_loop.py")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    share = float(re.search(r"spent [\d,.]+ of [\d,.]+ cost units \(([\d.]+) %\)", done.stdout).group(1))
+    assert share >= 95 or "stopping with" in done.stdout, done.stdout
+    assert not re.search(r"(gap|regret)[^\n]*= -|regret -", done.stdout), done.stdout

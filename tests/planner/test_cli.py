@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from planner.plan import Plan
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, needs, run_cli
 
 CONTRACT_KEYS = {"strategy", "base", "n0", "rounds", "schedule", "expected_cost", "budget", "predicted_reward",
                  "model", "certificate", "r_star", "gap_percent"}
@@ -153,7 +153,7 @@ def test_model_files_of_both_kinds(models, name, extra):
 
 def test_trials_add_an_optuna_row():
     """--trials 20 runs Optuna next to the closed form and grid; Optuna is no worse than the closed form."""
-    pytest.importorskip("optuna")
+    needs("optuna")
     result = run_cli("--budget", "1e6", "--trials", "20", "--json")
     assert result.returncode == 0
     rows = {row["solver"]: row for row in json.loads(result.stdout)["solvers"]}
@@ -163,7 +163,7 @@ def test_trials_add_an_optuna_row():
 
 def test_optuna_storage(tmp_path):
     """--storage sqlite:///F --study S keeps the search in the named study (sharing is tested in-process)."""
-    optuna = pytest.importorskip("optuna")
+    optuna = needs("optuna")
     url = f"sqlite:///{tmp_path / 'search.db'}"
     result = run_cli("--budget", "1e5", "--trials", "4", "--storage", url, "--study", "s", "--json")
     assert result.returncode == 0, result.stderr
@@ -173,7 +173,7 @@ def test_optuna_storage(tmp_path):
 
 def test_plot_writes_a_png(tmp_path):
     """--plot writes a PNG file (checked by its signature)."""
-    pytest.importorskip("matplotlib")
+    needs("matplotlib")
     path = tmp_path / "plan.png"
     result = run_cli("--budget", "1e4", "--max-rounds", "6", "--plot", str(path))
     assert result.returncode == 0, result.stderr
@@ -302,7 +302,7 @@ def test_bad_input_is_one_line_and_exit_2(bad_results, special, name):
 def test_the_corrected_command_then_works(bad_results, places, name):
     """After each refusal above, the corrected command exits 0 and writes its --out file."""
     for module in NEEDS.get(name, ()):
-        pytest.importorskip(module)
+        needs(module)
     args, out = with_out(f"{name}-fixed", fill(FIXED[name][1], places), places)
     result = run_cli(*args, cwd=places["folder"])
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr  # (cvxpy may warn)
@@ -342,7 +342,7 @@ def test_messages_name_the_fix(bad_results, places):
 
 def test_plan_best_names_the_missing_database_file(bad_results):
     """(Without optuna, `plan best` says first that optuna is missing.)"""
-    pytest.importorskip("optuna")
+    needs("optuna")
     said = bad_results["best-missing-sqlite"][0].stderr
     assert "no database file" in said and "absent.db" in said
 
@@ -392,5 +392,6 @@ def test_a_plan_predicted_to_lower_the_reward_says_so(tmp_path):
     model.write_text('{"kind": "surrogate", "r_star": 0.9, "g0": 0.67, "a": 0.42, "b": 20.0, "gamma": 1.0}')
     low = run_cli("--budget", "25", "--cg", "0.17", "--ct", "0.04", "--cr", "3", "--batch", "8", "--model", str(model))
     assert low.returncode == 0 and "warning: under this model no affordable schedule raises" in low.stdout
-    high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8", "--model", str(model))
+    high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8",
+                   "--model", str(model))
     assert high.returncode == 0 and "warning" not in high.stdout

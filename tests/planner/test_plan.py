@@ -13,6 +13,7 @@ from planner.plan import Plan, best_of_family, compare, recommend
 from planner.schedules import FAMILIES
 from planner.sizing import size_family
 from planner.validate import InputError
+from tests.conftest import needs
 from tests.planner.helpers import problem
 
 # The issue's grid: c_g x c_t x budget x selection (fixed: 3 generated per kept sample).
@@ -93,7 +94,7 @@ def test_no_plan_of_any_strategy_exceeds_the_budget(selection, batch):
 
 def test_recommend_keeps_the_best_solver_and_reports_all():
     """recommend() runs closed form, grid and Optuna (trials > 0) and keeps the smallest gap."""
-    pytest.importorskip("optuna")
+    needs("optuna")
     plan = recommend(problem(budget=1e5, cg=10.0, ct=1.0), trials=10, seed=1)
     gaps = {r.solver: float(plan.problem.outcome(r.schedule.array).gap) for r in plan.solvers}
     assert set(gaps) == {"closed-form", "grid", "optuna"}
@@ -107,7 +108,7 @@ CONTRACT_KEYS = {"strategy", "base", "n0", "rounds", "schedule", "expected_cost"
 @pytest.fixture(scope="module")
 def plans():
     """A recommended plan with an Optuna row and every strategy of compare(), batch 7."""
-    pytest.importorskip("optuna")
+    needs("optuna")
     p = problem(budget=1e5, batch=7, c_round=10.0)
     return [recommend(p, trials=5, seed=2)] + compare(p)
 

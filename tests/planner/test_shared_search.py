@@ -1,9 +1,11 @@
 """Several processes search one Optuna study on a shared SQLite storage; `plan best` reads it."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -11,16 +13,17 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, needs, run_cli
 
-optuna = pytest.importorskip("optuna")
+optuna = needs("optuna")
 PROBLEM = ["--budget", "1e5", "--cg", "1", "--ct", "3"]
 
 
 def worker(storage: str, seed: int, trials: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "planner.cli", *PROBLEM, "--trials", str(trials), "--seed", str(seed),
-                             "--storage", storage, "--study", "shared", "--json"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "planner.cli", *PROBLEM, "--trials", str(trials),
+                             "--seed", str(seed), "--storage", storage, "--study", "shared", "--json"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def test_two_workers_share_one_study_and_match_a_single_process(tmp_path):
@@ -84,7 +87,7 @@ def test_joining_a_study_with_another_problem_is_refused(tmp_path):
 def test_a_shared_study_opens_in_optuna_dashboard_with_readable_trial_attributes(tmp_path):
     """`plan --storage`: optuna-dashboard's own API (its WSGI app, no server) serves the study with each
     trial's base, n0, T and predicted gap (the value is the log of that gap)."""
-    dashboard = pytest.importorskip("optuna_dashboard")
+    dashboard = needs("optuna_dashboard")
     from wsgiref.util import setup_testing_defaults
 
     storage = f"sqlite:///{tmp_path / 'search.db'}"
@@ -109,3 +112,46 @@ def test_a_shared_study_opens_in_optuna_dashboard_with_readable_trial_attributes
         assert [p["name"] for p in trial["params"]] == ["base"]
         assert attrs["T"] == len(attrs["n"]) and attrs["n0"] > 0
         assert np.log(attrs["predicted_gap"]) == pytest.approx(trial["values"][0])
+
+
+def test_a_worker_killed_while_creating_the_study_leaves_no_study_or_a_whole_one(tmp_path):
+    """SIGKILL the first worker at moments spread over the ~1-2 s it takes to make the database (from
+    when its side file appears): each time, a later worker and `plan best` work."""
+    for attempt, delay in enumerate(np.linspace(0.0, 2.0, 6)):
+        db = tmp_path / f"search{attempt}.db"
+        storage = f"sqlite:///{db}"
+        victim, deadline = worker(storage, 1, 3), time.monotonic() + 60
+        while victim.poll() is None and not any(tmp_path.glob(f".{db.name}.*")) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(delay)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        later = worker(storage, 2, 3)
+        assert later.wait(timeout=300) == 0, later.stderr.read().decode()
+        best = run_cli("best", "--storage", storage, "--study", "shared", "--json")
+        assert best.returncode == 0 and json.loads(best.stdout)["trials"] >= 3, best.stderr
+
+
+def test_plan_best_writes_nothing_into_a_file_without_a_study_and_names_a_foreign_or_damaged_one(tmp_path):
+    """An empty file stays empty; a study with no family, or with two studies of one name (left by a
+    worker of an older version killed while creating the schema), is one sentence."""
+    from tests.conftest import one_sentence
+
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = run_cli("best", "--storage", f"sqlite:///{empty}", "--study", "s")
+    assert one_sentence(result) and "holds no Optuna study" in result.stderr and empty.stat().st_size == 0
+    foreign = f"sqlite:///{tmp_path / 'foreign.db'}"
+    optuna.create_study(storage=foreign, study_name="s").set_user_attr("problem", {})
+    result = run_cli("best", "--storage", foreign, "--study", "s")
+    assert one_sentence(result) and "records no family" in result.stderr, result.stderr
+    damaged = tmp_path / "damaged.db"
+    assert run_cli(*PROBLEM, "--trials", "2", "--storage", f"sqlite:///{damaged}", "--study", "s").returncode == 0
+    with contextlib.closing(sqlite3.connect(damaged)) as db:
+        db.execute("DROP INDEX ix_studies_study_name")
+        db.execute("INSERT INTO studies VALUES (2, 's')")
+        db.execute("INSERT INTO study_directions VALUES (2, 'MINIMIZE', 2, 0)")
+        db.commit()
+    for args in (["best"], [*PROBLEM, "--trials", "2"]):
+        result = run_cli(*args, "--storage", f"sqlite:///{damaged}", "--study", "s")
+        assert one_sentence(result) and "move it away" in result.stderr, result.stderr

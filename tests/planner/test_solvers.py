@@ -9,6 +9,7 @@ from planner.schedules import FAMILIES
 from planner.sizing import size_family
 from planner.solvers import make_solver
 from planner.validate import InputError
+from tests.conftest import needs
 from tests.planner.helpers import problem
 
 SOLVERS = {"closed-form": {}, "grid": {}, "optuna": {"trials": 12, "seed": 3}}
@@ -23,7 +24,7 @@ CONTRACT_PROBLEMS = {
 
 def solve(name, p, family="exponential"):
     if name == "optuna":
-        pytest.importorskip("optuna")
+        needs("optuna")
     return make_solver(name, **SOLVERS[name]).solve(p, family)
 
 
@@ -73,7 +74,7 @@ def test_grid_search_finds_the_brute_force_optimum(case, family):
 
 def test_optuna_is_warm_started_at_the_closed_form():
     """The closed-form base is Optuna's first trial, so Optuna is never worse than the closed form."""
-    pytest.importorskip("optuna")
+    needs("optuna")
     p = problem(budget=1e5, cg=10.0, ct=1.0)
     solver = make_solver("optuna", trials=5, seed=0)
     study = solver.study(p)
@@ -84,7 +85,7 @@ def test_optuna_is_warm_started_at_the_closed_form():
 
 def test_optuna_search_is_reproducible_for_a_seed():
     """The same seed replays the same trials; another seed explores differently."""
-    pytest.importorskip("optuna")
+    needs("optuna")
     p = problem(budget=1e5, cg=10.0, ct=1.0)
 
     def bases(seed):
@@ -96,7 +97,7 @@ def test_optuna_search_is_reproducible_for_a_seed():
 
 def test_optuna_study_in_storage_accumulates_trials(tmp_path):
     """Two solvers on the same SQLite study share it: the second sees both processes' trials."""
-    pytest.importorskip("optuna")
+    needs("optuna")
     p = problem(budget=1e5)
     url, name = f"sqlite:///{tmp_path / 'study.db'}", "shared"
     assert len(make_solver("optuna", trials=4, seed=1, storage=url, study=name).study(p).trials) == 4

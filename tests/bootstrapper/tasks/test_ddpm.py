@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
+from tests.conftest import needs
+
+torch = needs("torch")
+needs("diffusers")
 from diffusers import DDPMScheduler  # noqa: E402
 
 from bootstrapper.tasks import TaskError, get_task  # noqa: E402
