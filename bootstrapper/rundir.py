@@ -138,7 +138,7 @@ class RunDir:
                              "use a new --run-dir")
 
     def run_config(self) -> RunConfig:
-        """run.json, read back strictly (bootstrapper/runconfig.py)."""
+        """run.json, read back strictly (planner/runconfig.py)."""
         return RunConfig.read(self.path / "run.json")
 
     def update_run_config(self, run: RunConfig) -> None:

@@ -72,10 +72,10 @@ class Session:
         rd = self.run_dir
         resuming = rd.open(self.plan_json, self.new_run)
         if resuming:
+            if self.logger:  # a damaged trackers' state is refused before anything is repaired or said
+                self.logger.read_state()
             for note in rd.recover():  # an interrupted commit: a kill or a full disk
                 print(f"plan: {note}", file=sys.stderr)
-            if self.logger:
-                self.logger.read_state()
         if resuming and (rd.checkpoint / "engine.json").exists():
             folder = rd.checkpoint / "task"
             _loads(lambda: self.task.load(folder), f"the run's checkpoint {folder}")

@@ -344,7 +344,7 @@ def test_plan_best_names_the_missing_database_file(bad_results):
     """(Without optuna, `plan best` says first that optuna is missing.)"""
     needs("optuna")
     said = bad_results["best-missing-sqlite"][0].stderr
-    assert "no database file" in said and "absent.db" in said
+    assert "does not exist" in said and "absent.db" in said
 
 
 HEAVY = ["optuna", "cvxpy", "matplotlib", "torch", "numpy", "scipy"]
