@@ -48,7 +48,7 @@ def main() -> None:
                                                                   40.0 * args.eval_images / 256)
     with scratch() as folder:
         plan_file = folder / "plan.json"
-        run("--budget", str(budget), "--cg", "0.17", "--ct", "0.04", "--cr", str(cr), "--model", str(PRIOR),
+        run("--budget", str(budget), "--cg", "0.17", "--ct", "0.04", "--c-round", str(cr), "--model", str(PRIOR),
             "--max-rounds", str(args.rounds), "--batch", "8", "--task", "ddpm", "--out", str(plan_file))
         started = time.perf_counter()
         done = run("execute", str(plan_file), "--run-dir", str(folder / "d1"), "-o", f"eval_images={eval_images}",

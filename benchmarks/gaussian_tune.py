@@ -31,7 +31,7 @@ from benchmarks.task_strategies import hand_picked  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
-from bootstrapper.tune import prior_model, tune  # noqa: E402
+from bootstrapper.tune import tune, vague_model  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.fit import Observations  # noqa: E402
 from planner.models import GaussianModel  # noqa: E402
@@ -67,7 +67,7 @@ def earlier_runs_prior(task: RewardsOnly, problem: Problem, seeds: int, rounds: 
     """The surrogate fitted to the rewards of the hand-picked shapes run on `seeds` seeds from
     PRIOR_SEED0, each shape with `rounds` rounds sized by the vague model (a user's earlier runs)."""
     initial = task.evaluate(task.init_state(PRIOR_SEED0))
-    vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
+    vague = dataclasses.replace(problem, model=vague_model(initial["reward"]))
     plans = hand_picked(vague, vague, rounds, [1.5, 2.0, 3.0], task.name)
     runs = []
     for seed in range(PRIOR_SEED0, PRIOR_SEED0 + seeds):

@@ -37,7 +37,7 @@ from bootstrapper.calibrate import measure  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import make_task  # noqa: E402
-from bootstrapper.tune import prior_model, tune  # noqa: E402
+from bootstrapper.tune import tune, vague_model  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.jsonio import as_stored, atomic_write_json, read_json  # noqa: E402
 from planner.plan import Plan  # noqa: E402
@@ -164,9 +164,9 @@ def main() -> None:
                              else 200 * costs.c_round)
     shipped = prior_path(args.task) if args.model_path is None else None  # a prior is for the shipped model only
     prior = load_prior(shipped, args.task) if shipped else None
-    model = prior.model if prior else prior_model(initial["reward"])
+    model = prior.model if prior else vague_model(initial["reward"])
     problem = Problem(model, costs, budget, args.batch, max(rounds, 12))
-    vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
+    vague = dataclasses.replace(problem, model=vague_model(initial["reward"]))
     plans = hand_picked(problem, vague, rounds, bases, task.name)
     curves: dict[str, dict[int, list]] = {label: {} for label in names}
     for seed in range(seeds):

@@ -229,5 +229,5 @@ def _open_log(rd: RunDir) -> tuple[tuple[dict, Path] | None, list[RoundRecord]]:
     """The last checkpoint (engine state, task folder) and the committed rounds, after finishing a
     commit that was killed halfway."""
     rd.recover()
-    saved = rd.load_checkpoint(len(rd.rounds()))
+    saved = rd.recover_checkpoint(len(rd.rounds()))
     return saved, rd.rounds()

@@ -150,10 +150,10 @@ class RunDir:
             return []
         return read_rounds(read_jsonl(self.log_path, "the round log"), f"the round log {self.log_path}", ENGINE_KEYS)
 
-    def load_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
-        """The engine state and task-state folder after round committed-1 (None if committed == 0).
-
-        Repairs the one legitimate crash window: a checkpoint one round ahead of the log."""
+    def recover_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
+        """The engine state and task-state folder after round committed-1 (None if committed == 0),
+        after repairing the one legitimate crash window: a checkpoint one round ahead of the log gets
+        the log line it holds appended (the only write of a resume before its first round)."""
         if committed == 0 and not self.checkpoint.exists():
             return None
         engine_file = self.checkpoint / "engine.json"

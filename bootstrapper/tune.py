@@ -19,7 +19,7 @@ from bootstrapper.engine import Progress, execute
 from bootstrapper.rundir import RunDir
 from bootstrapper.session import initial_metrics, tracker_logger, with_trackers
 from bootstrapper.tasks import Task
-from planner.fit import Observations
+from planner.fit import MAX_START_GAP, Observations
 from planner.models import RewardModel, SurrogateModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
@@ -27,13 +27,17 @@ from planner.replan import Replan, replan
 from planner.rounds import RoundRecord
 from planner.runconfig import RunConfig
 
+VAGUE_A = 0.5  # the vague model halves the gap each round
+VAGUE_PUSH = 0.1  # and pushes it back by a tenth of the starting gap per sample (b = VAGUE_PUSH * gap, gamma 1)
+MIN_GAP = 1e-6  # its starting gap when the starting reward is already 1: the surrogate needs b > 0
 
-def prior_model(reward0: float) -> SurrogateModel:
+
+def vague_model(reward0: float) -> SurrogateModel:
     """A deliberately vague surrogate from the starting reward alone (no task prior): the best
     reward halfway to 1, the gap halved each round, a noise push of a tenth of the gap per sample."""
     r_star = min(1.0, (1.0 + reward0) / 2) if reward0 < 1 else 1.0
-    gap = max(r_star - reward0, 1e-6)
-    return SurrogateModel(r_star, min(gap, 0.999 * r_star), 0.5, 0.1 * gap, 1.0)
+    gap = max(r_star - reward0, MIN_GAP)
+    return SurrogateModel(r_star, min(gap, MAX_START_GAP * r_star), VAGUE_A, VAGUE_PUSH * gap, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +56,7 @@ class Tuned:
 def tuned_plan(task: Task, problem: Problem, initial: dict, prior: RewardModel | None, trials: int = 0,
                seed: int = 0) -> Plan:
     """The plan for the whole budget from the prior (or a vague one from the starting reward)."""
-    model = prior or prior_model(initial["reward"])
+    model = prior or vague_model(initial["reward"])
     return recommend(dataclasses.replace(problem, model=model), trials=trials, seed=seed, task=task.name)
 
 

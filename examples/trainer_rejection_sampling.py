@@ -140,7 +140,7 @@ def main() -> int:
     # closes a fifth of the gap, and a round on n kept answers adds 0.1 / n of noise.
     prior = SurrogateModel(r_star=min(1.0, accuracy + 0.3), g0=0.3, a=0.8, b=0.1)
     try:
-        advisor = Advisor(budget=args.budget, cg=per_sample, ct=per_sample / 2, cost_per_round=eval_seconds,
+        advisor = Advisor(budget=args.budget, cg=per_sample, ct=per_sample / 2, c_round=eval_seconds,
                           model=prior, max_rounds=args.max_rounds, reserve_sd=args.reserve_sd,
                           initial_reward=accuracy)
     except InputError as e:

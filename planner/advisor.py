@@ -33,10 +33,10 @@ ours to stop, so each round comes with a cap, and the round is sized so the cap 
   honouring the cap is safe at any value).
 
 Measured seconds: pass seconds_generating and seconds_training to every record() (or to none).
-Then the budget and cost_per_round are seconds, cg and ct are guesses of seconds per generated
+Then the budget and c_round are seconds, cg and ct are guesses of seconds per generated
 and per kept sample until a round has measured them, and from then on they are the measured
 rates (total seconds generating / samples generated, total seconds training / samples kept, over
-every round so far): a round is charged its measured seconds plus cost_per_round, the plan is
+every round so far): a round is charged its measured seconds plus c_round, the plan is
 re-solved at those rates before replanning (as `plan execute --calibrate` re-solves it), and the
 cap is in samples at those rates, so a round running slower than the ones before can pass it.
 """
@@ -67,15 +67,16 @@ STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "sc
 class Advisor:
     """How many samples to keep in each round of your own loop so the budget is spent best."""
 
-    def __init__(self, budget: float = 2e5, cg: float = 1.0, ct: float = 3.0, cost_per_round: float = 0.0,
+    def __init__(self, budget: float = 2e5, cg: float = 1.0, ct: float = 3.0, c_round: float = 0.0,
                  model: RewardModel | str | os.PathLike | None = None, selection: str = "proportional",
                  ratio: float = 1.0, batch: int = 1, max_rounds: int = 40, replan: bool = True,
                  reserve_sd: float = 3.0, initial_reward: float | None = None,
                  initial_metrics: Mapping[str, float] | None = None, log_with: str | list[str] | None = None,
-                 log_dir: str | os.PathLike | None = None, train_batch: int | None = None) -> None:
+                 log_dir: str | os.PathLike | None = None, cost_per_round: float | None = None,
+                 train_batch: int | None = None) -> None:
         """budget in cost units (or seconds, see the module doc); cg / ct per generated / kept
-        sample; cost_per_round per round; model: a RewardModel or a model file (default: the
-        planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
+        sample; c_round per round (cost_per_round: its old name); model: a RewardModel or a model
+        file (default: the planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
         round 0 (optional; the refit uses it, as the engine uses run.json's); log_with / log_dir: the
         trackers every recorded round goes to and the folder for their files (planner/trackers.py);
         train_batch: samples per optimizer step of your training, from which a round's steps are
@@ -87,7 +88,11 @@ class Advisor:
         for name, value in (("batch", batch), ("max_rounds", max_rounds)):
             if isinstance(value, bool):
                 raise InputError(f"{name} must be a whole number, got {value!r}")
-        costs = CostModel(cg, ct, cost_per_round, selection, ratio)
+        if cost_per_round is not None:
+            if c_round:
+                raise InputError("give c_round, or its old name cost_per_round, not both")
+            c_round = cost_per_round
+        costs = CostModel(cg, ct, c_round, selection, ratio)
         check_positive("budget", budget)
         check_scale(budget, costs)
         problem = Problem(_model(model), costs, budget, batch, max_rounds)

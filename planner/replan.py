@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from planner.fit import Fit, Observations, fit, restart_model
+from planner.fit import Fit, Observations, refit, restart_model
 from planner.models import RewardModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
@@ -41,17 +41,18 @@ def planned_rest(plan: Plan, history: list[RoundRecord]) -> tuple[int, ...]:
 
 def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
-    """Fit on the history (plus earlier runs' transitions, e.g. a task prior's) and plan the rest of the
-    budget from the current state; keep the schedule in force (an earlier replan's, else the plan's)
-    if the log cannot identify a model yet, or, from rewards alone, if the refit's plan is not
-    KEEP_WITHIN better than it or would shrink the next round below the one just run."""
+    """Fit on the history (plus earlier runs' transitions, e.g. a task prior's; by the plan's model
+    kind's own fit where it brings one, planner.fit.refit) and plan the rest of the budget from the
+    current state; keep the schedule in force (an earlier replan's, else the plan's) if the log
+    cannot identify a model yet, or, from rewards alone, if the refit's plan is not KEEP_WITHIN
+    better than it or would shrink the next round below the one just run."""
     history = read_rounds(history, "the history", item="round")  # RoundRecords, or their JSON objects
     rest = planned_rest(plan, history)
     left = plan.problem.budget - spent
     rounds_left = plan.problem.max_rounds - len(history)
     try:
         obs = Observations.pool([*earlier, Observations.from_log(history, initial)])
-        fitted = fit(obs, kind)
+        fitted = refit(plan.problem.model, obs, kind)
     except InputError as e:
         return Replan(rest, {"refit": False, "reason": str(e)})
     note = {"refit": True, "fit": fitted.to_json()}

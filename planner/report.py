@@ -60,7 +60,7 @@ def recommend_report(plan: Plan, others: list[Plan] | None = None) -> str:
     lines += ["  " + line for line in certificate_words(plan)]
     if plan.schedule.n[0] == plan.problem.batch and plan.problem.costs.c_round == 0:
         lines.append("note: n0 sits at its floor of one batch: with no cost per round, more rounds are always "
-                     "better; pass --cr with your per-round overhead (reload, eval, checkpoint)")
+                     "better; pass --c-round with your per-round overhead (reload, eval, checkpoint)")
     if others:
         lines += ["", "same budget, other shapes (best of each):"]
         for o in others:

@@ -4,6 +4,11 @@ A reward model maps a schedule of kept samples per round, n of shape (..., T), t
 expected reward after every round, and says how many samples must be generated per kept one
 under proportional selection. Everything is vectorised over the leading axes so thousands of
 candidate schedules are scored in one call.
+
+A model kind of another package may also bring its own refit, which replanning then uses
+(planner.fit.refit, restart_model): a classmethod fit(obs: Observations) -> Fit fitting a model
+of its kind to a run's rounds, and a method restart(obs) -> RewardModel restarting a fitted one
+at the last observed state. planner/testing.py ships the contract a model kind keeps.
 """
 from __future__ import annotations
 
