@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from planner import registry
 from planner.models import GaussianModel, RewardModel, SurrogateModel
 from planner.observations import Observations
 from planner.validate import InputError
@@ -267,12 +268,16 @@ def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray,
 
 
 def fit(obs: Observations, kind: str = "auto", gamma: float | None = 1.0) -> Fit:
-    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate."""
+    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate; any
+    other registered kind by its own classmethod fit(obs) (planner/selection.py picks among them)."""
     if kind == "gaussian" or (kind == "auto" and obs.theta_before is not None):
         return fit_gaussian(obs)
     if kind in ("auto", "surrogate"):
         return fit_surrogate(obs, gamma)
-    raise InputError(f"unknown model kind {kind!r}; choose auto, gaussian or surrogate")
+    own = getattr(registry.load(registry.MODELS, kind, "model kind"), "fit", None)
+    if not callable(own):
+        raise InputError(f"the {kind} model kind brings no fit of its own")
+    return own(obs)
 
 
 def refit(model: RewardModel, obs: Observations, kind: str = "auto") -> Fit:
