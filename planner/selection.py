@@ -31,7 +31,8 @@ class Score:
     fit: Fit | None = None
     errors: np.ndarray | None = None  # held-out mean absolute error of each run (or of each round ahead)
     rank: float | None = None  # pooled runs: rank correlation of predicted and measured finals
-    skipped: str | None = None
+    skipped: str | None = None  # why the kind could not be fitted to the log at all
+    unscored: str | None = None  # why its fit could not be scored on held-out rounds
 
     @property
     def error(self) -> float:
@@ -43,8 +44,9 @@ class Score:
         return float(np.std(self.errors, ddof=1) / math.sqrt(n)) if n > 1 else None
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "error": None if self.skipped else self.error, "se": self.se, "rank": self.rank,
-                "skipped": self.skipped, "model": self.fit.model.to_json() if self.fit else None}
+        return {"kind": self.kind, "error": None if self.errors is None else self.error, "se": self.se,
+                "rank": self.rank, "skipped": self.skipped, "unscored": self.unscored,
+                "model": self.fit.model.to_json() if self.fit else None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +74,8 @@ class Selection:
             if s.skipped:
                 lines.append(f"  {s.kind:<12} skipped: {s.skipped}")
                 continue
-            error = f"{s.error:.4g}" + (f" ± {s.se:.2g}" if s.se is not None else "")
+            error = ("not scored" if s.errors is None else
+                     f"{s.error:.4g}" + (f" ± {s.se:.2g}" if s.se is not None else ""))
             rank = "-" if s.rank is None else f"{s.rank:.2f}"
             params = ", ".join(f"{e.name} {e.value:.4g} [{e.low:.3g}, {e.high:.3g}]" for e in s.fit.estimates
                                if math.isfinite(e.low) and math.isfinite(e.high))
@@ -134,18 +137,21 @@ def _one_step_ahead(obs: Observations, kind: str, whole: Fit) -> np.ndarray:
 
 
 def score(obs: Observations, kind: str) -> Score:
-    """One kind fitted to the whole log and scored on held-out rounds; skipped, with the reason,
-    where the log cannot fit it."""
+    """One kind fitted to the whole log and scored on held-out rounds; skipped, with the reason, where
+    the log cannot fit it, and left unscored where it has too few rounds to hold any out."""
     try:
         whole = fit(obs, kind)
+    except InputError as e:
+        return Score(kind, skipped=str(e))
+    try:
         if len(obs.runs()) >= POOLED:
             errors, rank = _leave_one_run_out(obs, kind, whole)
             return Score(kind, whole, errors, rank)
         errors = _one_step_ahead(obs, kind, whole)
     except InputError as e:
-        return Score(kind, skipped=str(e))
+        return Score(kind, whole, unscored=str(e))
     if not len(errors):
-        return Score(kind, whole, skipped="too few rounds to predict one it was not fitted to")
+        return Score(kind, whole, unscored="too few rounds to predict one it was not fitted to")
     return Score(kind, whole, errors)
 
 
@@ -153,10 +159,15 @@ def choose(scores: list[Score]) -> tuple[str, str]:
     """The chosen kind and the sentence that says why: the smallest held-out error, unless another kind
     is within noise of it (two SE of the paired difference), when the one with the fewest parameters
     among them is chosen (the log cannot tell them apart, and fewer parameters extrapolate less)."""
-    ranked = sorted((s for s in scores if not s.skipped), key=lambda s: s.error)
+    fitted = [s for s in scores if not s.skipped]
+    if len(fitted) == 1:
+        return fitted[0].kind, f"chosen: {fitted[0].kind}, the only kind this log can fit"
+    ranked = sorted((s for s in fitted if s.errors is not None), key=lambda s: s.error)
+    if not ranked:
+        simplest = min(fitted, key=lambda s: len(s.fit.estimates))
+        return simplest.kind, (f"chosen: {simplest.kind}, the kind with the fewest parameters: the log has too few "
+                               "rounds to score any kind on rounds it was not fitted to")
     best = ranked[0]
-    if len(ranked) == 1:
-        return best.kind, f"chosen: {best.kind}, the only kind this log can fit"
     close = [s for s in ranked[1:] if len(s.errors) == len(best.errors) and len(best.errors) > 1
              and np.mean(s.errors - best.errors) < 2 * np.std(s.errors - best.errors, ddof=1)
              / math.sqrt(len(best.errors))]

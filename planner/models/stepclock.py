@@ -17,6 +17,7 @@ clock alone, so the best schedule of any shape is a dynamic programme over it (`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import TYPE_CHECKING, ClassVar
 
@@ -61,9 +62,8 @@ class StepClockModel:
 
     def reward_at(self, K: np.ndarray) -> np.ndarray:
         """The reward at clock K (any shape of array)."""
-        K = np.asarray(K, dtype=float)
-        fast = np.exp(-np.power(K / self.tau_f, self.beta))
-        return self.r_star - (self.r_star - self.r0) * (self.w * fast + (1 - self.w) * np.exp(-K / self.tau_s))
+        theta = np.array([self.r_star, self.r0, self.w, self.tau_f, self.beta, self.tau_s])
+        return _curve(theta, np.asarray(K, dtype=float))
 
     def steps(self, n: np.ndarray) -> np.ndarray:
         """Optimizer steps of rounds of n kept samples (a partial last batch is a step; none for n = 0)."""
@@ -196,11 +196,30 @@ class Runs:
     steps: tuple[np.ndarray, ...]
     rewards: tuple[np.ndarray, ...]
 
+    @functools.cached_property
+    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every run's rounds end to end: the steps, where each round's reading sits among the readings
+        (a run's first reading is its start, at clock 0), and the first round of each round's run."""
+        steps = np.concatenate(self.steps).astype(float)
+        lengths = np.array([len(k) for k in self.steps])
+        first = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)  # each round's run's first round
+        run = np.repeat(np.arange(len(lengths)), lengths)
+        return steps, np.arange(len(steps)) + run + 1, first
+
     def points(self, theta: np.ndarray, stale: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Each reading's clock under theta's staleness, and the readings."""
-        model = StepClockModel(*theta[:6], stale=float(theta[6]) if stale else None, train_batch=1)
-        K = [model.clock(np.asarray(k, dtype=float)) for k in self.steps]  # train_batch 1: n is the steps
-        return np.concatenate(K), np.concatenate(self.rewards)
+        """Each reading's clock under theta's staleness (theta[6]), and the readings."""
+        steps, at, first = self._layout
+        moved = theta[6] * np.log1p(steps / theta[6]) if stale else steps
+        total = np.cumsum(moved)
+        K = np.zeros(len(steps) + len(self.steps))
+        K[at] = total - np.concatenate([[0.0], total])[first]
+        return K, np.concatenate(self.rewards)
+
+
+def _curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The two-speed reward at clock K for theta = (r_star, r0, w, tau_f, beta, tau_s, ...)."""
+    r_star, r0, w, tau_f, beta, tau_s = theta[:6]
+    return r_star - (r_star - r0) * (w * np.exp(-np.power(K / tau_f, beta)) + (1 - w) * np.exp(-K / tau_s))
 
 
 def distinct_clocks(runs: Runs) -> int:
@@ -216,8 +235,7 @@ def _least_squares(runs: Runs, y: np.ndarray, starts: list[np.ndarray], stale: b
     low, high = LOWER[:width], UPPER[:width]
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        K, _ = runs.points(theta, stale)
-        return StepClockModel(*theta[:6], train_batch=1).reward_at(K) - y
+        return _curve(theta, runs.points(theta, stale)[0]) - y
 
     best = None
     for start in starts:
@@ -243,7 +261,7 @@ def fit_runs(runs: Runs, train_batch: int, stale: bool = False,
     starts = [np.array([min(1.0, float(np.max(y)) + 0.02), float(runs.rewards[0][0]), 0.5, span * f, 1.0, span * s,
                         span * a]) for f, s, a in ((0.05, 0.5, 1.0), (0.1, 1.0, 3.0), (0.02, 2.0, 10.0))]
     theta = _least_squares(runs, y, starts, stale)
-    fitted = StepClockModel(*theta[:6], train_batch=1).reward_at(runs.points(theta, stale)[0])
+    fitted = _curve(theta, runs.points(theta, stale)[0])
     resid = y - fitted
     rng = np.random.default_rng(0)
     draws = np.array([_least_squares(runs, fitted + rng.choice(resid, len(y)), [theta], stale)
@@ -276,7 +294,7 @@ def held_out_error(runs: Runs, stale: bool) -> float:
         start = np.array([min(1.0, top + 0.02), float(rest.rewards[0][0]), 0.5, span * 0.05, 1.0, span, span])
         theta = _least_squares(rest, y, [start], stale)
         K, _ = Runs((runs.steps[i],), (runs.rewards[i],)).points(theta, stale)
-        errors.append(np.mean(np.abs(StepClockModel(*theta[:6], train_batch=1).reward_at(K) - runs.rewards[i])))
+        errors.append(np.mean(np.abs(_curve(theta, K) - runs.rewards[i])))
     return float(np.mean(errors))
 
 
