@@ -7,7 +7,7 @@ import numpy as np
 
 from planner.problem import Problem
 from planner.schedules import Family, Schedule
-from planner.sizing import Sized, round_counts, rounds_around, size, size_family
+from planner.sizing import DENSE_ROUNDS, Sized, round_counts, rounds_around, size, size_family
 from planner.validate import InputError
 
 CELL_POINTS = 64  # the dense grid over the whole parameter range
@@ -51,7 +51,7 @@ def search(problem: Problem, family: Family, params: np.ndarray, zooms: int = 0,
         candidate, gap = _over_rounds(problem, family, params)
         if gap < best_gap:
             best, best_gap = candidate, gap
-    if cells and family.param_name:
+    if cells and family.param_name and best.rounds <= DENSE_ROUNDS:
         candidate, gap = _cells(problem, family, bracket, best.rounds)
         if gap < best_gap:
             best, best_gap = candidate, gap
@@ -63,7 +63,8 @@ def _cells(problem: Problem, family: Family, bracket: tuple[float, float], round
     ends (> 0), T within 2 of rounds. The sized schedule changes only at finitely many parameters, and a
     grid can step over a narrow cell: a dense geometric grid, then bisection of every two neighbouring parameters whose
     schedules differ, until they are CELL_WIDTH apart (CELL_PAIRS at a time, those with the smaller gap
-    first: at large budgets the cells are countless and differ by nothing that matters)."""
+    first: at large budgets the cells are countless and differ by nothing that matters). Not past
+    DENSE_ROUNDS rounds, where neighbouring cells differ by a batch in one round of so many."""
     counts = np.arange(max(1, rounds - 2), min(problem.max_rounds, rounds + 2) + 1)
     params = np.geomspace(*bracket, CELL_POINTS)
     sized = size_family(problem, family.shape, params, counts)
@@ -94,9 +95,13 @@ def _cells(problem: Problem, family: Family, bracket: tuple[float, float], round
 
 def _over_rounds(problem: Problem, family: Family, params: np.ndarray) -> tuple[Schedule, float]:
     """The best (param, T): every T up to DENSE_ROUNDS, a ladder beyond, then the round counts around
-    the best until every T near it has been sized (only needed when max_rounds is large)."""
+    the best until every T near it has been sized (only needed when max_rounds is large), for the best
+    param and its neighbours in params only (those near it are the zooms' to search)."""
     rounds = round_counts(problem.max_rounds)
     best, best_gap = best_of(size_family(problem, family.shape, params, rounds, True), params, rounds, family.name)
+    if family.param_name:
+        i = int(np.argmin(np.abs(params - best.param)))
+        params = params[max(i - 1, 0): i + 2]
     while np.any(np.diff(rounds) > 1):
         rounds = rounds_around(rounds, best.rounds)
         candidate, gap = best_of(size_family(problem, family.shape, params, rounds, True), params, rounds,

@@ -164,3 +164,14 @@ def test_the_report_says_how_the_plan_stands_against_bound_and_estimate():
     assert "below the estimate" in recommend_report(below_estimate)
     broken = dataclasses.replace(plan, certificate=dataclasses.replace(c, bound_gap=plan.gap * 1.01))
     assert broken.gap_percent() < 0 and "warning: the plan's predicted gap" in recommend_report(broken)
+
+
+def test_gaps_at_huge_budgets_keep_their_digits():
+    """At budgets of 1e9 to 1e15 the gap (1e-9 to 1e-15) shrinks as 1 / budget to many digits (by
+    subtraction from r* it was rounding noise from 1e15 on), and gap_percent stays above 0 and small."""
+    scaled = []
+    for budget in (1e9, 1e15):
+        plan = recommend(problem(budget=budget), shape="exponential")
+        assert 0 < plan.gap_percent() < 0.01
+        scaled.append(plan.gap * budget)
+    assert scaled[1] == pytest.approx(scaled[0], rel=1e-3)
