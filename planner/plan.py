@@ -175,7 +175,8 @@ def _any_shape(plan: Plan) -> Plan:
     them and the certificate's shape) beside it; the plan's schedule becomes the best of them all,
     the first in FAMILIES order (exponential first) within PREFER_WITHIN of the least gap."""
     problem = plan.problem
-    shapes = [SolverResult("grid", make_solver("grid").solve(problem, name)) for name in FAMILIES
+    # a coarser grid than the exponential's (16 points, one zoom): these seed the polish, which refines
+    shapes = [SolverResult("grid", make_solver("grid", points=16, zooms=1).solve(problem, name)) for name in FAMILIES
               if name != "exponential"]
     starts = [plan.schedule.array] + [r.schedule.array for r in shapes]
     try:

@@ -72,18 +72,21 @@ def recommend_report(plan: Plan, others: list[Plan] | None = None) -> str:
 
 def shape_words(plan: Plan, others: list[Plan]) -> str:
     """Which shape won the search over every shape, and by how much."""
-    runner_up = min(others, key=lambda o: o.gap)
+    name = {"free": "any-shape"}
     if plan.schedule.strategy == "free":
         exponential = next(o for o in others if o.schedule.strategy == "exponential")
+        family = min((o for o in others if o is not exponential), key=lambda o: o.gap)
         return (f"shape: a schedule of any shape won (a local search from the best of every family): the best "
-                f"exponential schedule has {exponential.gap / plan.gap:.4g}x its gap, the best other "
-                f"{runner_up.schedule.strategy} one {runner_up.gap / plan.gap:.4g}x")
+                f"exponential schedule has {exponential.gap / plan.gap:.4g}x its gap, the best "
+                f"{family.schedule.strategy} one {family.gap / plan.gap:.4g}x")
+    runner_up = min(others, key=lambda o: o.gap)
+    other = name.get(runner_up.schedule.strategy, runner_up.schedule.strategy)
     if runner_up.gap < plan.gap:
-        return (f"shape: {plan.schedule.strategy} won; the best {runner_up.schedule.strategy} schedule is only "
+        return (f"shape: {plan.schedule.strategy} won; the best {other} schedule is only "
                 f"{100 * (1 - runner_up.gap / plan.gap):.2g} % better, within the {100 * PREFER_WITHIN:g} % by which "
                 "a regular shape is preferred")
-    return (f"shape: {plan.schedule.strategy} won over every shape searched; the runner-up, "
-            f"{runner_up.schedule.strategy}, has {runner_up.gap / plan.gap:.4g}x its gap")
+    return (f"shape: {plan.schedule.strategy} won over every shape searched; the runner-up, {other}, has "
+            f"{runner_up.gap / plan.gap:.4g}x its gap")
 
 
 def certificate_words(plan: Plan) -> list[str]:

@@ -227,7 +227,7 @@ def size_family(problem: Problem, shape_fn, params: np.ndarray, rounds: np.ndarr
 def round_counts(max_rounds: int, dense: int = DENSE_ROUNDS) -> np.ndarray:
     """The round counts searched first: every T up to `dense`, then a geometric ladder to max_rounds
     (sizing all of 1..1000 at once would cost 1000 x 1000 rounds per parameter)."""
-    ladder = np.geomspace(dense, max_rounds, dense // 2) if max_rounds > dense else []
+    ladder = np.geomspace(dense, max_rounds, dense // 4) if max_rounds > dense else []
     return np.unique(np.concatenate([np.arange(1, min(max_rounds, dense) + 1), np.round(ladder)])).astype(int)
 
 

@@ -19,9 +19,10 @@ from planner.sizing import SLACK, size
 
 KNOTS = 24  # hat functions over the rounds: every round of a schedule up to this long
 STEPS = (1.0, 0.5, 0.25, 0.12, 0.06, 0.03, 0.015)  # log-shape moves, coarse to fine
-MAX_MOVES = 40  # sizings in all: a bound on the time the polish takes (5-20 ms each at T = 40)
+MAX_MOVES = 40  # sizings in all: a bound on the time the polish takes (5-20 ms each at T = 40) ...
+MOVE_ROUNDS = 4000  # ... and on the rounds of a candidate summed over the moves: fewer moves past T = 100
 PAIRS_UP_TO = 24  # batches are moved between every pair of rounds only in schedules this short
-EXCHANGES = 16  # single-batch moves at most
+EXCHANGES = 16  # single-batch moves at most, in schedules of up to 64 rounds (in longer ones a batch is nothing)
 
 
 def _hats(rounds: int) -> np.ndarray:
@@ -59,7 +60,7 @@ def _exchange(problem: Problem, n: np.ndarray, gap: float) -> tuple[np.ndarray, 
     move stays affordable and lowers the gap."""
     b, T, limit = problem.batch, len(n), problem.budget * (1 + SLACK)
     eye = np.eye(T) * b
-    for _ in range(EXCHANGES):
+    for _ in range(EXCHANGES if T <= 64 else 0):
         moves = [n + eye]
         if T <= PAIRS_UP_TO:
             moves.append((n + eye[:, None, :] - eye[None, :, :]).reshape(-1, T))
@@ -79,9 +80,9 @@ def polish(problem: Problem, starts: Sequence[np.ndarray]) -> tuple[np.ndarray, 
     scored = [(float(g), np.asarray(s, dtype=float)) for s in starts
               for c, g in [_outcome(problem, np.asarray(s, dtype=float))] if c <= problem.budget * (1 + SLACK)]
     gap, n = min(scored, key=lambda s: s[0])
-    moves = 0
+    moves, most = 0, min(MAX_MOVES, MOVE_ROUNDS // len(n))
     for step in STEPS:
-        while moves < MAX_MOVES:
+        while moves < most:
             moves += 1
             shapes, counts = _candidates(problem, n, step)
             sized = size(problem, shapes, counts, only_best=True)
