@@ -78,9 +78,11 @@ def problem_from_args(args: argparse.Namespace):
     from planner.problem import Problem
     from planner.validate import check_positive
 
-    for flag in ("budget", "cg", "ct"):
-        check_positive(f"--{flag}", getattr(args, flag))
-    check_positive("--c-round", args.c_round, allow_zero=True)
+    check_positive("--budget", args.budget)
+    for flag in ("cg", "ct", "c_round"):  # c_g = 0: generation already paid for, or free
+        check_positive(f"--{flag.replace('_', '-')}", getattr(args, flag), allow_zero=True)
+    if args.cg == 0 and args.ct == 0:
+        raise InputError("--cg and --ct cannot both be 0: samples would cost nothing, so there is nothing to budget")
     if args.selection == "fixed" and args.ratio is None:
         raise InputError("--selection fixed needs --ratio K (samples generated per kept sample)")
     model, source = model_from_args(args)
@@ -113,6 +115,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_problem_arguments(parser)
     add_plan_arguments(parser)
     add_output_arguments(parser)
+    parser.add_argument("--shape", choices=("any", "exponential"), default="any",
+                        help="recommend the best schedule of any shape (default), or the paper's exponential family")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -143,16 +147,16 @@ def run(args: argparse.Namespace) -> int:
     from planner.jsonio import atomic_write_json, dumps
     from planner.limits import check_plan
     from planner.models import DEFAULT_MODEL
-    from planner.plan import best_of_family, compare, recommend
+    from planner.plan import alternatives, best_of_family, compare, recommend
     from planner.report import recommend_report
 
     problem, source = problem_from_args(args)
     check_arguments(args)
     plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
-                     certifier=args.certifier, task=args.task)
+                     certifier=args.certifier, task=args.task, shape=args.shape)
     check_plan(plan)
     text = dumps({**plan.to_json(), "model_source": source}, "the plan")
-    others = [best_of_family(plan, name) for name in ("constant", "linear")]
+    others = alternatives(plan) if plan.shapes else [best_of_family(plan, name) for name in ("constant", "linear")]
     if args.plot:
         from planner.plot import plot_plans
 
