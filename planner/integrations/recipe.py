@@ -37,7 +37,7 @@ def run_rounds(model: Any, tokenizer: Any, advisor: Advisor, *, generate: Callab
     """Run the advisor's rounds on model (or resume them from checkpoint_dir) and return the trained model.
     timed: charge measured seconds (the advisor's budget is then seconds). on_round gets each recorded round."""
     with try_import("the spendwise TRL round recipe", "trl"):
-        from transformers import AutoModelForCausalLM, set_seed
+        from transformers import AutoModelForCausalLM, PrinterCallback, set_seed
         from trl import SFTTrainer
 
     from datasets import Dataset
@@ -66,6 +66,7 @@ def run_rounds(model: Any, tokenizer: Any, advisor: Advisor, *, generate: Callab
         if kept:
             trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(kept),
                                  processing_class=tokenizer, callbacks=[callback])
+            trainer.remove_callback(PrinterCallback)  # rounds are reported through on_round
             trainer.train()
         else:  # nothing to train on: the round is its generation alone
             callback.record(evaluate(model))
