@@ -9,7 +9,7 @@ from pathlib import Path
 
 from planner.rounds import FIT_KEYS, check_initial, check_rounds
 
-HELP = "fit a reward model to a run's rounds.jsonl, with 95 % intervals"  # one line in `plan --help`
+HELP = "fit a reward model to a run's rounds.jsonl (or TRL / verl logs), with 95 % intervals"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,15 +8,18 @@
 
 Each optimizer step trains per_device_train_batch_size x world_size x gradient_accumulation_steps
 samples (the last step of a round only what is left). Before every step the callback prices the
-round so far (cost_per_round + cg x generated + ct x trained, at the advisor's prices in force) and
+round so far (cost_per_round + cg x generated + ct x trained, at the advisor's prices in force; a timed
+round: cost_per_round + its seconds generating and training so far, and the next step at its pace) and
 stops training (control.should_training_stop) when one more step would pass the budget or the round
-has trained its share (the n asked, or the kept samples given): spent never passes the budget.
+has trained its share (the n asked, or the kept samples given): spent never passes the budget (timed,
+it can by as much as a last step runs slower than the round's pace).
 At the end of train() it records the round on the advisor: kept = distinct samples trained,
 generated, the last evaluation's `reward_key` metric as the reward (None if none ran; other eval
 metrics come along), and the mean `reward` that GRPO / RLOO log while they generate as the
 generation reward. Timed advisors (seconds_generating given) get the training seconds measured.
 Under `accelerate launch` every process runs the callback on the same global counts, so every
-process's advisor holds the same history and plans the same next round: the world is charged once.
+process's advisor holds the same history and plans the same next round: the world is charged once
+(in cost units: timed rounds stop on each process's own clock, which may differ).
 """
 from __future__ import annotations
 
@@ -83,8 +86,13 @@ class SpendwiseCallback(TrainerCallback):
         return self.n if self.kept is None else min(self.kept, self.n)
 
     def round_cost(self, trained: int) -> float:
-        """The round's cost with `trained` samples trained, at the advisor's prices in force."""
+        """The round's cost once `trained` samples are trained: at the advisor's prices in force, or, for
+        a timed round (seconds_generating given), its seconds so far plus the rest at this round's pace."""
         costs = self.advisor.costs
+        if self.seconds_generating is not None:
+            elapsed = time.perf_counter() - self._clock
+            pace = elapsed / self.trained if self.trained else costs.ct
+            return costs.c_round + self.seconds_generating + elapsed + pace * (trained - self.trained)
         generated = trained if self.generated is None else max(self.generated, min(trained, self.share()))
         return costs.c_round + costs.cg * generated + costs.ct * trained
 
@@ -101,11 +109,11 @@ class SpendwiseCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if self.n is None and self.next_round() is None:
             raise InputError("the Advisor says stop: no round is left within its budget")
+        self._clock = time.perf_counter()
         step = min(self.per_step(args), self.share())
         if not self._affordable(step):
             raise InputError(f"one step of {step} samples would pass the Advisor's budget "
                              f"({self.advisor.spent:g} spent of {self.advisor.budget:g})")
-        self._clock = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
         self.trained = min(self.trained + self.per_step(args), self.share())
