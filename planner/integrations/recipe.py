@@ -49,6 +49,8 @@ def run_rounds(model: Any, tokenizer: Any, advisor: Advisor, *, generate: Callab
         state = read_json(folder / STATE, "the recipe's checkpoint")
         advisor.load_state_dict(state["advisor"])
         model = AutoModelForCausalLM.from_pretrained(folder / state["model"])
+        if not advisor.schedule:  # the run had finished: nothing is left to do
+            return model
     callback = SpendwiseCallback(advisor, evaluate=evaluate)
     while (n := callback.next_round()) is not None:
         t = len(advisor.history)

@@ -1,6 +1,6 @@
 """The SFTTrainer round recipe on a tiny random Llama: three STaR rounds run, the Advisor's log holds
 what each round generated, kept and trained, and a run killed in its third round resumes from its
-checkpoint to the same result as a run that was never stopped."""
+checkpoint to the same result as a run that was never stopped (and, once finished, does nothing more)."""
 from __future__ import annotations
 
 import json
@@ -77,3 +77,5 @@ def test_a_killed_run_resumes_to_the_same_result(whole_run, tiny_llama, tmp_path
     assert [(r["n"], r["kept"], r["generated"], r["spent"]) for r in resumed.history] == \
         [(r["n"], r["kept"], r["generated"], r["spent"]) for r in whole]
     assert [r["reward"] for r in resumed.history] == pytest.approx([r["reward"] for r in whole], rel=1e-6)
+    again, calls = star_run(tiny_llama, tmp_path)  # the run had finished: nothing is generated or trained
+    assert again.history == resumed.history and calls == []
