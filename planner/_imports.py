@@ -16,8 +16,9 @@ from planner.validate import InputError
 
 EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
           "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",
-          "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
-NOT_IN_ALL = ("mlflow", "wandb")  # extras that ./install.sh all does not install
+          "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb",
+          "trl": "trl", "datasets": "trl"}
+NOT_IN_ALL = ("mlflow", "wandb", "trl")  # extras that ./install.sh all does not install
 OURS = ("planner", "bootstrapper", "benchmarks")  # a missing module of ours is a bug, not an install step
 
 
