@@ -94,7 +94,7 @@ def read_runs(args: argparse.Namespace) -> tuple[list, str | None, list[dict]]:
     reader = read_trl if args.source == "trl" else read_verl
     per_step = per_step * len(args.log) if len(per_step) == 1 else per_step
     logs = [reader(path, args.reward_key, n) for path, n in zip(args.log, per_step)]
-    runs = [Observations.from_log(check_rounds(log.records, f"{args.source} log {path}", FIT_KEYS), log.initial)
+    runs = [Observations.from_log(read_rounds(log.records, f"{args.source} log {path}"), log.initial)
             for path, log in zip(args.log, logs)]
     return runs, args.task if args.prior_out else None, [log.calibration for log in logs if log.calibration]
 
