@@ -207,7 +207,7 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
         history.append(RoundRecord(
             round=t, n=schedule[t], kept=result.n_kept, generated=result.generated, trimmed=result.trimmed,
             cost=result.cost, spent=ledger.spent, reward=None, generation_reward=generation_reward,
-            generation_reward_se=generation_reward_se,
+            generation_reward_se=generation_reward_se, steps=task.train_steps(result.n_kept) if result.n_kept else 0,
             predicted_reward=float(predicted[t + 1]) if t + 1 < len(predicted) else None,
             seconds={"generate": result.seconds_generating, "train": time.perf_counter() - started, "evaluate": 0.0}))
         if (t + 1) % eval_every == 0 or finished(t):

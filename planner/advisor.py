@@ -58,7 +58,7 @@ from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.rounds import HISTORY_KEYS, RoundRecord, check_initial, read_rounds
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
-from planner.validate import InputError, check_count, check_number, check_positive, check_unit
+from planner.validate import InputError, check_count, check_number, check_positive, check_unit, is_int
 
 FORMAT = 1  # of state_dict()
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
@@ -72,12 +72,15 @@ class Advisor:
                  ratio: float = 1.0, batch: int = 1, max_rounds: int = 40, replan: bool = True,
                  reserve_sd: float = 3.0, initial_reward: float | None = None,
                  initial_metrics: Mapping[str, float] | None = None, log_with: str | list[str] | None = None,
-                 log_dir: str | os.PathLike | None = None, cost_per_round: float | None = None) -> None:
+                 log_dir: str | os.PathLike | None = None, cost_per_round: float | None = None,
+                 train_batch: int | None = None) -> None:
         """budget in cost units (or seconds, see the module doc); cg / ct per generated / kept
         sample; c_round per round (cost_per_round: its old name); model: a RewardModel or a model
         file (default: the planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
         round 0 (optional; the refit uses it, as the engine uses run.json's); log_with / log_dir: the
-        trackers every recorded round goes to and the folder for their files (planner/trackers.py)."""
+        trackers every recorded round goes to and the folder for their files (planner/trackers.py);
+        train_batch: samples per optimizer step of your training, from which a round's steps are
+        derived when record() is not told them (not part of the state_dict: pass it again on resume)."""
         trackers = parse_log_with(log_with, "log_with", log_dir)
         if not isinstance(replan, bool):
             raise InputError(f"replan must be True or False, got {replan!r}")
@@ -98,6 +101,9 @@ class Advisor:
             if initial_reward is None:
                 raise InputError("initial_metrics need initial_reward as well")
             initial = _metrics(initial_metrics, check_unit("initial_reward", initial_reward), "initial_metrics")
+        if train_batch is not None and (isinstance(train_batch, bool) or not is_int(train_batch) or train_batch < 1):
+            raise InputError(f"train_batch must be a whole number >= 1, got {train_batch!r}")
+        self.train_batch = train_batch
         self.plan: Plan = recommend(problem)  # the plan for the whole budget, as `plan` prints it
         check_plan(self.plan)
         self.replanning = replan
@@ -164,14 +170,19 @@ class Advisor:
 
     def record(self, *, kept: int, generated: int, reward: float | None, seconds_generating: float | None = None,
                seconds_training: float | None = None, metrics: Mapping[str, float] | None = None,
-               generation_reward: float | None = None, generation_reward_se: float | None = None) -> None:
+               generation_reward: float | None = None, generation_reward_se: float | None = None,
+               steps: int | None = None) -> None:
         """Log a finished round (counts in samples, rewards in [0, 1], seconds of wall time), charge
         it to the ledger, then refit and replan the rounds left. reward is your held-out evaluation
         after the round (None if you did not evaluate); generation_reward is the mean reward of the
         samples the round generated (read on the model before its training, at no extra cost) with
         its standard error; under proportional selection it defaults to kept / generated, with the
-        binomial SE (a slight underestimate: rounds stop at their n kept)."""
+        binomial SE (a slight underestimate: rounds stop at their n kept); steps are the optimizer steps
+        the round's training ran (default: derived from train_batch if the Advisor was given one)."""
         kept, generated = check_count("kept", kept), check_count("generated", generated)
+        if steps is None and self.train_batch is not None:
+            steps = math.ceil(kept / self.train_batch)
+        steps = None if steps is None else check_count("steps", steps)
         if generated < kept:
             raise InputError(f"generated={generated} is fewer than kept={kept}: every kept sample was generated")
         if reward is None and metrics is not None:
@@ -187,7 +198,7 @@ class Advisor:
             round=t, n=self._asked, kept=kept, generated=generated,
             trimmed=self._asked is not None and kept < self._asked, cost=cost, spent=self.spent, reward=reward,
             metrics=metrics, generation_reward=generation_reward, generation_reward_se=generation_reward_se,
-            seconds=seconds,
+            seconds=seconds, steps=steps,
             predicted_reward=float(trajectory[t + 1]) if t + 1 < len(trajectory) else None))
         self.ledger.costs = self.costs  # the measured seconds per sample, once rounds are timed
         update = self._replan()

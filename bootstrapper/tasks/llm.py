@@ -211,6 +211,10 @@ class LLMTask(Task):
         """1.0 where the answer's final number equals the gold answer, else 0.0."""
         return np.array([score(s["answer"], s["gold"]) for s in batch], dtype=float)
 
+    def train_steps(self, kept: int) -> int:
+        """One AdamW step per grad_accum micro batches of micro_batch sequences."""
+        return math.ceil(math.ceil(kept / self.config.micro_batch) / self.config.grad_accum)
+
     def train(self, state: LLMState, kept: list[Sample]) -> LLMState:
         """One shuffled pass of SFT over kept with a fresh AdamW, a step every grad_accum micro batches."""
         order = state.rng.permutation(len(kept))

@@ -401,3 +401,18 @@ def test_plain_loop_example_with_its_defaults_spends_its_budget_and_prints_no_ne
     share = float(re.search(r"spent [\d,.]+ of [\d,.]+ cost units \(([\d.]+) %\)", done.stdout).group(1))
     assert share >= 95 or "stopping with" in done.stdout, done.stdout
     assert not re.search(r"(gap|regret)[^\n]*= -|regret -", done.stdout), done.stdout
+
+
+def test_record_logs_the_steps_it_is_told_or_derives_them_from_the_train_batch():
+    advisor = Advisor(budget=2e3, train_batch=4)
+    n = advisor.next_round()
+    advisor.record(kept=n, generated=n + 5, reward=0.5)
+    advisor.record(kept=advisor.next_round(), generated=50, reward=0.6, steps=7)
+    assert [r.steps for r in advisor.history] == [math.ceil(n / 4), 7]
+    plain = Advisor(budget=2e3)
+    plain.record(kept=plain.next_round(), generated=20, reward=0.5)
+    assert plain.history[0].steps is None
+    with pytest.raises(InputError, match="train_batch"):
+        Advisor(budget=2e3, train_batch=0)
+    with pytest.raises(InputError, match="steps"):
+        advisor.record(kept=1, generated=1, reward=0.5, steps=-1)

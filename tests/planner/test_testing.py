@@ -12,8 +12,8 @@ from planner.testing import RewardModelContract, SolverContract
 # a model of each registered kind, away from its defaults
 EXAMPLES = {"gaussian": {"theta0": 2.0, "sigma": 1.2, "kappa": 0.8},
             "surrogate": {"r_star": 0.9, "g0": 0.6, "a": 0.7, "b": 0.4, "gamma": 0.8},
-            "step-clock": {"r_star": 0.9, "r0": 0.3, "w": 0.5, "tau_f": 20.0, "beta": 1.0, "tau_s": 200.0,
-                           "train_batch": 8}}
+            "step-clock": {"r_star": 0.86, "r0": 0.23, "w": 0.5, "tau_f": 4.0, "beta": 1.3, "tau_s": 35.0,
+                           "stale": 100.0, "train_batch": 4}}
 SOLVER_OPTIONS = {"optuna": {"trials": 20, "seed": 1}}  # few trials keep the suite fast
 
 
