@@ -19,6 +19,7 @@ checkpoint holds whole. Anything else inconsistent is refused, untouched.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import secrets
@@ -27,13 +28,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from bootstrapper.lock import RunLock, not_writable
 from planner.jsonio import atomic_write_json, fsync_dir, read_json, read_jsonl
 from planner.rounds import ENGINE_KEYS, RoundRecord, is_schedule, read_rounds
 from planner.runconfig import RunConfig
-from planner.validate import InputError
+from planner.validate import InputError, check_rng_state
 
 CHECKPOINT = "checkpoint"
 
@@ -191,9 +190,11 @@ class RunDir:
         if engine["spent"] != record.spent:
             raise damaged(f"spent {engine['spent']!r} is not its round record's {record.spent!r}")
         try:
-            np.random.PCG64().state = engine["rng"]
-        except (TypeError, ValueError, KeyError):
+            check_rng_state(engine["rng"], "its random-number state")
+        except InputError:
             raise damaged("its random-number state is not a PCG64 state") from None
+        if engine.get("rng_sha256", _digest(engine["rng"])) != _digest(engine["rng"]):
+            raise damaged("its random-number state was changed after it was written")
         return engine
 
     def commit(self, record: RoundRecord, engine: dict, save_task_state: Callable[[Path], None]) -> None:
@@ -208,7 +209,8 @@ class RunDir:
             (tmp / "task").mkdir(parents=True)
             save_task_state(tmp / "task")
             # No atomic write needed inside tmp: the folder is published whole by the rename below.
-            (tmp / "engine.json").write_text(json.dumps({**engine, "record": record.to_json()}))
+            state = {**engine, "record": record.to_json(), "rng_sha256": _digest(engine["rng"])}
+            (tmp / "engine.json").write_text(json.dumps(state))
             _fsync_tree(tmp)
         except BaseException as e:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -297,6 +299,12 @@ class RunDir:
 def _text(obj: dict) -> str:
     """An object as the run directory's files hold it (compared as text: NaN equals NaN there)."""
     return json.dumps(obj, sort_keys=True)
+
+
+def _digest(rng_state: object) -> str:
+    """A checksum of the RNG state saved beside it: an edit that numpy would accept (another valid
+    PCG64 state, which would silently change the random stream) is refused."""
+    return hashlib.sha256(_text(rng_state).encode()).hexdigest()[:16]
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -2,12 +2,14 @@
 
 Like optuna's `try_import`: a command calls `need()` for what it will use before doing any work
 (the package is found, not imported, so this costs microseconds), and `try_import()` turns a
-ModuleNotFoundError raised inside its block into the same sentence.
+ModuleNotFoundError raised inside its block, or an ImportError naming a missing optional package,
+into the same sentence.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import re
 
 from planner.validate import InputError
 
@@ -44,10 +46,18 @@ def need(purpose: str, extra: str, *modules: str) -> None:
 
 @contextlib.contextmanager
 def try_import(purpose: str, extra: str | None = None) -> Iterator[None]:
-    """Turn a ModuleNotFoundError of a third-party package inside the block into MissingPackage."""
+    """Turn a ModuleNotFoundError of a third-party package inside the block into MissingPackage, and
+    an ImportError a library raises for an optional package it needs (transformers: "Please install
+    torch and gguf>=0.10.0") when a package it names is not installed."""
     try:
         yield
     except ModuleNotFoundError as e:
         if not e.name or e.name.split(".")[0] in OURS:
             raise
         raise missing(e.name, purpose, extra) from None
+    except ImportError as e:
+        absent = [name for name in re.findall(r"[A-Za-z_][\w.]*", str(e))
+                  if name in EXTRAS and importlib.util.find_spec(name) is None]
+        if not absent:
+            raise
+        raise missing(absent[0], purpose, extra) from None

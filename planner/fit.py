@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from planner import registry
 from planner.models import GaussianModel, RewardModel, SurrogateModel
-from planner.rounds import RoundRecord, read_rounds
+from planner.observations import Observations
 from planner.validate import InputError
 
 GAMMAS = np.round(np.arange(0.25, 3.01, 0.05), 2)  # grid for profiling gamma
 A_MIN, B_MIN = 1e-3, 1e-12  # the fitted surrogate must contract: A_MIN <= a <= 1 - A_MIN, b >= B_MIN
 # The tolerances of the fit, each with why:
-MIN_READING_VAR = 1e-12  # a generation reading's variance floor: one with SE 0 would take all the offset's weight
 MAX_CONDITION = 1e8  # a design whose scaled columns are worse conditioned cannot be identified from a log
 FLAT = 1e-12  # a regressor varying less than this (relative to the design's largest value) never changes
 CORRECTION_HALVINGS = 30  # halvings of the errors-in-variables correction before dropping it (2^-30 ~ 1e-9)
@@ -92,83 +91,6 @@ class Fit:
                 "rmse": self.rmse, "r2": self.r2,
                 "estimates": {e.name: {"value": e.value, "low": bound(e.low), "high": bound(e.high)}
                               for e in self.estimates}}
-
-
-@dataclasses.dataclass(frozen=True)
-class Observations:
-    """Transitions across rounds: the reward (and theta, where the task reports it) of the model
-    before and after training on n kept samples. A reward is the held-out evaluation where the
-    round has one, else the free generation reading of the same model (the next round's mean
-    generated score), shifted by the mean paired difference between the two readings. Several
-    runs' transitions can be pooled."""
-
-    n: np.ndarray  # (K,) kept samples of each transition's round
-    before: np.ndarray  # (K,) reward before the round (nan where the log has no reading of it)
-    after: np.ndarray  # (K,) reward after the round
-    theta_before: np.ndarray | None  # (K,) generator mean, for tasks that report "theta"
-    theta_after: np.ndarray | None
-    last: dict  # metrics after the last round of the last run pooled (the state plans start from)
-    after_var: np.ndarray | None = None  # (K,) variance of a generation reading of `after`; 0 held-out
-    before_var: np.ndarray | None = None  # (K,) the same for `before`
-    pending: tuple[float, float] | None = None  # (reading before, n) of a last round with no reading after
-
-    @classmethod
-    def from_log(cls, records: Sequence[RoundRecord | Mapping], initial: dict | None = None) -> "Observations":
-        """From one run's rounds (RoundRecords, or rounds.jsonl objects, read by read_rounds) and its
-        initial metrics from run.json, if known."""
-        if not records:
-            raise InputError("the round log is empty: there is nothing to fit")
-        records = read_rounds(records, "the round log", item="record")
-        n = np.array([float(r.kept) for r in records])
-        held = np.array([_number(r.reward) for r in records])  # null: not evaluated (eval_every)
-        gen = np.array([_number(r.generation_reward) for r in records] + [math.nan])
-        gen_se = np.array([_number(r.generation_reward_se) for r in records] + [math.nan])
-        start = _number((initial or {}).get("reward"))
-        thetas = [(initial or {}).get("theta")] + [r.metrics.get("theta") for r in records]
-        last = dict(records[-1].metrics)
-        if "reward" not in last and records[-1].reward is not None:
-            last["reward"] = records[-1].reward
-        theta = np.array(thetas, dtype=float) if all(t is not None for t in thetas) else None
-        if theta is not None and not np.all(np.isfinite(theta)):
-            raise InputError("the initial metrics hold a NaN or infinite theta; cannot fit")
-        # the model after round t is read by round t's evaluation or by round t+1's generated scores
-        both = np.isfinite(held) & np.isfinite(gen[1:])
-        weight = 1.0 / np.maximum(np.nan_to_num(gen_se[1:][both]) ** 2, MIN_READING_VAR)  # precise readings count more
-        offset = float(np.sum(weight * (held[both] - gen[1:][both])) / np.sum(weight)) if both.any() else 0.0
-        free = ~np.isfinite(held)
-        after = np.where(free, gen[1:] + offset, held)
-        first = start if math.isfinite(start) else gen[0] + offset
-        reward = np.concatenate([[first], after])
-        var = np.concatenate([[0.0 if math.isfinite(start) else np.nan_to_num(gen_se[0]) ** 2],
-                              np.where(free, np.nan_to_num(gen_se[1:]) ** 2, 0.0)])
-        pending = (float(reward[-2]), float(n[-1])) if not math.isfinite(after[-1]) and n[-1] >= 1 else None
-        # a round trimmed to nothing kept did not train, and a model nothing read ends no transition
-        trained = (n >= 1) & np.isfinite(after)
-        pick = lambda a: a[trained]
-        return cls(pick(n), pick(reward[:-1]), pick(reward[1:]), None if theta is None else pick(theta[:-1]),
-                   None if theta is None else pick(theta[1:]), last, after_var=pick(var[1:]),
-                   before_var=pick(var[:-1]), pending=pending)
-
-    @classmethod
-    def pool(cls, runs: list["Observations"]) -> "Observations":
-        """All transitions of several runs (theta only if every run reports it); `last` of the final run."""
-        cat = lambda name: np.concatenate([getattr(o, name) for o in runs])
-        has_theta = all(o.theta_before is not None for o in runs)
-        var = lambda name: np.concatenate([np.zeros(len(o.n)) if getattr(o, name) is None else getattr(o, name)
-                                           for o in runs])
-        return cls(cat("n"), cat("before"), cat("after"), cat("theta_before") if has_theta else None,
-                   cat("theta_after") if has_theta else None, runs[-1].last, after_var=var("after_var"),
-                   before_var=var("before_var"), pending=runs[-1].pending)
-
-    @property
-    def start_reward(self) -> float:
-        """The first known reward: before the first round, else after it."""
-        return float(self.before[0] if np.isfinite(self.before[0]) else self.after[0])
-
-
-def _number(value) -> float:
-    """A reading from a log: a float, or nan where the log holds null (not measured)."""
-    return math.nan if value is None else float(value)
 
 
 def _check_design(X: np.ndarray, names: list[str], what: str) -> None:
@@ -346,12 +268,16 @@ def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray,
 
 
 def fit(obs: Observations, kind: str = "auto", gamma: float | None = 1.0) -> Fit:
-    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate."""
+    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate; any
+    other registered kind by its own classmethod fit(obs) (planner/selection.py picks among them)."""
     if kind == "gaussian" or (kind == "auto" and obs.theta_before is not None):
         return fit_gaussian(obs)
     if kind in ("auto", "surrogate"):
         return fit_surrogate(obs, gamma)
-    raise InputError(f"unknown model kind {kind!r}; choose auto, gaussian or surrogate")
+    own = getattr(registry.load(registry.MODELS, kind, "model kind"), "fit", None)
+    if not callable(own):
+        raise InputError(f"the {kind} model kind brings no fit of its own")
+    return own(obs)
 
 
 def refit(model: RewardModel, obs: Observations, kind: str = "auto") -> Fit:

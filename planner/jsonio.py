@@ -116,17 +116,44 @@ def _non_finite(obj: Any, where: str = "") -> str | None:
     return None
 
 
-def read_json(path: str | os.PathLike, what: str) -> Any:
-    """Read a JSON file, turning a missing or malformed file into an InputError naming it."""
+MAX_DIGITS = 40  # the longest integer a spendwise file holds: a 128-bit RNG state word has 39 digits
+
+
+class _HugeInteger(ValueError):
+    """An integer literal longer than MAX_DIGITS (float() of it would overflow)."""
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_DIGITS + 1:
+        raise _HugeInteger(text)
+    return int(text)
+
+
+def parse_json(text: str | bytes, where: str) -> Any:
+    """Parse JSON text strictly: malformed text, nesting deep enough to exhaust the stack, and
+    integers too long for any field (10**400 would overflow float) are an InputError naming where."""
     try:
-        with open(path) as f:
-            return json.load(f)
+        return json.loads(text, parse_int=_parse_int)
+    except _HugeInteger as e:
+        raise InputError(f"{where} holds an integer of {len(str(e))} digits, longer than any field allows") from None
+    except RecursionError:
+        raise InputError(f"{where} is nested too deeply to be a spendwise file") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where} is not valid JSON (line {e.lineno}: {e.msg})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{where} is not valid JSON (not UTF-8 text)") from None
+
+
+def read_json(path: str | os.PathLike, what: str) -> Any:
+    """Read a JSON file (parse_json), turning a missing or unreadable file into an InputError naming it."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         raise InputError(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise InputError(f"{what} {path} cannot be read ({e.__class__.__name__})") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{what} {path} is not valid JSON (line {e.lineno}: {e.msg})") from None
+    return parse_json(data, f"{what} {path}")
 
 
 def read_jsonl(path: str | os.PathLike, what: str) -> list[dict]:
@@ -143,10 +170,12 @@ def read_jsonl(path: str | os.PathLike, what: str) -> list[dict]:
         raise InputError(f"{what} {path} ends with a truncated line {len(lines)}; it was left untouched")
     out = []
     for i, line in enumerate(lines[:-1], 1):
+        at = f"{what} {path} line {i}"
         try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InputError(f"{what} {path} line {i} is corrupted (not JSON); it was left untouched") from None
+            record = parse_json(line, at)
+        except InputError as e:
+            why = f"{at} is corrupted (not JSON)" if str(e).startswith(f"{at} is not valid JSON") else str(e)
+            raise InputError(f"{why}; it was left untouched") from None
         if not isinstance(record, dict):
             raise InputError(f"{what} {path} line {i} is not a JSON object; it was left untouched")
         out.append(record)

@@ -14,7 +14,7 @@ from planner.jsonio import from_dict
 from planner.problem import Outcome, Problem
 from planner.schedules import FAMILIES, Schedule
 from planner.solvers import Certificate, free_form, free_schedule, make_solver
-from planner.validate import InputError
+from planner.validate import InputError, check_count, check_seed
 
 VERSION = 1  # of the plan file format
 
@@ -125,17 +125,26 @@ class Plan:
             raise InputError(f"not a spendwise plan file (format {VERSION} expected)")
         try:
             problem = Problem.from_json(data)
-            schedule = Schedule(data["strategy"], tuple(int(r["n"]) for r in data["schedule"]),
-                                data["n0"], data["param"])
+            schedule = Schedule(data["strategy"], tuple(check_count("the plan's schedule n", r["n"])
+                                                        for r in data["schedule"]), data["n0"], data["param"])
+            _check_start(data.get("start"))
             certificate = from_dict(Certificate, data["certificate_detail"], "plan certificate")
             solvers = tuple(SolverResult(s["solver"], Schedule(schedule.strategy, tuple(s["n"]), s["n0"], s["param"]))
                             for s in data["solvers"])
             return cls(problem, schedule, data["solver"], certificate, solvers, data.get("task"),
-                       int(data.get("seed", 0)), data.get("start"))
+                       check_seed("the plan's seed", data.get("seed", 0)), data.get("start"))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, InputError):
                 raise
             raise InputError(f"the plan file is malformed ({e.__class__.__name__}: {e})") from None
+
+
+def _check_start(start: object) -> None:
+    """A plan's start record: null, or an object whose checkpoint is a path and task_config an object."""
+    ok = start is None or (isinstance(start, dict) and isinstance(start.get("checkpoint", ""), str)
+                           and isinstance(start.get("task_config", {}), dict))
+    if not ok:
+        raise InputError(f"the plan's start must be null or an object with a checkpoint path, got {start!r:.100}")
 
 
 def recommend(problem: Problem, *, trials: int = 0, seed: int = 0, storage: str | None = None,

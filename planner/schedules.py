@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from planner.validate import InputError
+from planner.validate import MAX_COUNT, InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +80,8 @@ class Schedule:
             raise InputError(f"unknown strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")
         if not self.n:
             raise InputError("a schedule needs at least one round")
-        if any(not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in self.n):
-            raise InputError(f"every round must keep a whole number >= 1 of samples, got {list(self.n)}")
+        if any(not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_COUNT for k in self.n):
+            raise InputError(f"every round must keep a whole number of samples from 1 to 2^53, got {list(self.n)}")
 
     @property
     def rounds(self) -> int:

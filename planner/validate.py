@@ -100,3 +100,17 @@ def parse_value(text: str, hint: Any, what: str) -> Any:
     except ValueError:
         raise InputError(f"{what} must be {getattr(hint, '__name__', hint)}, not {text!r}") from None
     return text
+
+
+def check_rng_state(state: Any, where: str) -> dict:
+    """A numpy PCG64 state as its bit_generator.state holds it, checked field by field before use: an edited
+    one is refused in one sentence (numpy would raise OverflowError or TypeError, or run another stream)."""
+    words = state.get("state") if isinstance(state, dict) else None
+    ok = (isinstance(state, dict) and set(state) == {"bit_generator", "state", "has_uint32", "uinteger"}
+          and state["bit_generator"] == "PCG64" and isinstance(words, dict) and set(words) == {"state", "inc"}
+          and all(is_int(w) and 0 <= w < 2**128 for w in words.values()) and words["inc"] % 2 == 1
+          and state["has_uint32"] in (0, 1) and is_int(state["has_uint32"])
+          and is_int(state["uinteger"]) and 0 <= state["uinteger"] < 2**32)
+    if not ok:
+        raise InputError(f"{where}: the random-number state is not a PCG64 state as numpy writes it")
+    return state

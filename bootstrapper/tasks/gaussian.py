@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bootstrapper.tasks._base import Task, TaskConfig
-from planner.validate import is_number
+from bootstrapper.tasks._base import Task, TaskConfig, TaskError
+from planner.jsonio import read_json
+from planner.validate import check_rng_state, is_number
+
+MAX_DELAY = 60.0  # seconds per generated sample: a stand-in generator slower than this is a typo
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +30,7 @@ class GaussianConfig(TaskConfig):
         self.require(is_number(self.theta0), "theta0", "a finite number")
         for name in ("sigma", "kappa"):
             self.require(is_number(getattr(self, name)) and getattr(self, name) > 0, name, "a finite number > 0")
-        self.require(is_number(self.delay) and self.delay >= 0, "delay", "a finite number >= 0")
+        self.require(is_number(self.delay) and 0 <= self.delay <= MAX_DELAY, "delay", f"a number from 0 to {MAX_DELAY}")
 
 
 @dataclasses.dataclass
@@ -72,7 +75,11 @@ class GaussianTask(Task):
         (folder / "state.json").write_text(json.dumps({"theta": state.theta, "rng": state.rng.bit_generator.state}))
 
     def load(self, folder: Path) -> GaussianState:
-        data = json.loads((folder / "state.json").read_text())
+        """The state save wrote, checked: theta a finite number, the RNG state a PCG64 state."""
+        where = folder / "state.json"
+        data = read_json(where, "the gaussian task state")
+        if not (isinstance(data, dict) and set(data) == {"theta", "rng"} and is_number(data["theta"])):
+            raise TaskError(f"the gaussian task state {where} must hold theta (a finite number) and rng")
         rng = np.random.Generator(np.random.PCG64())
-        rng.bit_generator.state = data["rng"]
+        rng.bit_generator.state = check_rng_state(data["rng"], f"the gaussian task state {where}")
         return GaussianState(float(data["theta"]), rng)

@@ -48,6 +48,7 @@ from bootstrapper.tasks.problems import (
     draw_problems,
     score,
 )
+from planner._imports import need
 from planner.jsonio import atomic_write_json, read_json
 from planner.validate import is_int, is_number
 
@@ -175,6 +176,8 @@ class LLMTask(Task):
             raise TaskError(f"llm model folder {folder} cannot be read ({e.__class__.__name__})") from None
         if gguf is not None and gguf not in files:
             raise TaskError(f"llm model file {gguf} is missing from {folder}")
+        if gguf is not None:  # transformers would log an error line, then raise ImportError
+            need(f"loading the llm model file {gguf}", "llm", "gguf")
         kwargs = {"gguf_file": gguf} if gguf else {}
         # A GGUF file is unpacked into plain float32 weights: trainable, and save_pretrained can write them.
         dense = {"quantization_config": GgufConfig(dequantize=True)} if gguf else {}

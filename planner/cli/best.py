@@ -36,9 +36,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 
     path = sqlite_path(args.storage)
     if path is not None and not (path.is_file() and _holds_studies(path)):
-        what = "holds no Optuna study" if path.is_file() else "does not exist"
-        raise InputError(f"--storage {args.storage}: the database file {path} {what} (plan best reads a study "
-                         "that `plan --trials K --storage ...` made, and writes nothing into it)")
+        what = (f"the database file {path} holds no Optuna study" if path.is_file()
+                else f"there is no database file {path}")
+        raise InputError(f"--storage {args.storage}: {what} (plan best reads a study that `plan --trials K "
+                         "--storage ...` made, and writes nothing into it)")
 
 
 def _holds_studies(path: Path) -> bool:

@@ -27,8 +27,10 @@ from planner.problem import Problem
 from planner.schedules import Schedule
 from planner.sizing import round_counts, rounds_around, size, spend
 from planner.solvers._base import InfeasibleError
+from planner.validate import InputError
 
 METHODS = ("kkt", "cvxpy")
+CONIC_SOLVERS = ("CLARABEL", "ECOS", "SCS")  # tried first, in this order, by --certifier cvxpy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +82,35 @@ def _cvxpy_fill(w, gamma, k, spendable, batch, mask) -> np.ndarray:
         coef = w[row][:T] * (kt / budget) ** gamma
         coef = coef / coef.max()
         noise = coef @ (cp.inv_pos(x) if gamma == 1 else cp.power(x, -gamma))
-        cp.Problem(cp.Minimize(noise), [cp.sum(x) <= 1, x >= batch * kt / budget]).solve()
+        _solve(cp.Problem(cp.Minimize(noise), [cp.sum(x) <= 1, x >= batch * kt / budget]), T)
         out[row][:T] = np.maximum(x.value * budget / kt, batch)
     return out
+
+
+def _solve(program, rounds: int) -> None:
+    """Solve with the first of cvxpy's installed solvers that finds a solution, the conic ones first.
+    Their warnings are silenced: the status says what counts. A solution CLARABEL calls inaccurate is
+    kept (it stays within 1e-3 of the exact KKT gap, tests/planner/test_certificate.py), which a
+    looser solver's "optimal" need not; one sentence when no solver finds one."""
+    import warnings
+
+    import cvxpy as cp
+
+    installed = cp.installed_solvers()
+    tried = []
+    for solver in [s for s in CONIC_SOLVERS if s in installed] + [s for s in installed if s not in CONIC_SOLVERS]:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                program.solve(solver=solver)
+        except (cp.error.SolverError, ValueError, ArithmeticError) as e:
+            tried.append(f"{solver}: {type(e).__name__}")
+            continue
+        if program.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+            return
+        tried.append(f"{solver}: {program.status}")
+    raise InputError(f"cvxpy found no solution of the {rounds}-round free-form program ({', '.join(tried)}); "
+                     "use --certifier kkt, which solves it exactly")
 
 
 def _estimate(problem: Problem, rounds: np.ndarray, method: str,

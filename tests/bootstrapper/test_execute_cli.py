@@ -121,8 +121,8 @@ ENGINE = Path("checkpoint") / "engine.json"
 
 @pytest.mark.parametrize("damage, words", [
     (damage_truncate, "truncated"), (damage_corrupt, "corrupted"), (damage_checkpoint, "checkpoint"),
-    (lambda f: (f / STATE).write_text((f / STATE).read_text()[:30]), "checkpoint/task is damaged"),
-    (lambda f: edit_json(f / STATE, lambda d: d.update(theta="far", rng=5)), "checkpoint/task is damaged"),
+    (lambda f: (f / STATE).write_text((f / STATE).read_text()[:30]), "task/state.json is not valid JSON"),
+    (lambda f: edit_json(f / STATE, lambda d: d.update(theta="far", rng=5)), "task/state.json must hold theta"),
     (lambda f: edit_json(f / ENGINE, lambda d: d.update(spent=-1e9)), "spent -1000000000.0"),
     (lambda f: edit_json(f / ENGINE, lambda d: d.update(next_round=d["next_round"] + 1)), "next_round"),
     (lambda f: edit_json(f / ENGINE, lambda d: d.update(rng={"bit_generator": "PCG64"})), "random-number state"),

@@ -138,3 +138,20 @@ def assert_json_close(got, want, rel: float = 1e-9, where: str = "") -> None:
         assert got == pytest.approx(want, rel=rel, abs=0), f"{where}: {got} != {want}"
     else:
         assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def assert_fit_close(got: dict, want: dict, share: float = 0.02) -> None:
+    """Two fits of the same rounds agree within the fit's own uncertainty: each parameter within `share`
+    of its 95 % interval's width (a weakly pinned parameter sits in a flat valley, where another
+    machine's rounding moves the least-squares optimum far more than 1e-9), its interval's ends within
+    five times that; parameters without an interval to 1e-9."""
+    assert got["model"]["kind"] == want["model"]["kind"]
+    for name, value in want["model"].items():
+        estimate = want["estimates"].get(name, {})
+        width = (estimate["high"] - estimate["low"]) if estimate.get("low") is not None else 0.0
+        if width > 0:
+            assert abs(got["model"][name] - value) <= share * width, (name, got["model"][name], value)
+            for end in ("low", "high"):
+                assert abs(got["estimates"][name][end] - estimate[end]) <= 5 * share * width, (name, end)
+        else:
+            assert_json_close(got["model"][name], value, where=f"model.{name}")

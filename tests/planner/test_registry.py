@@ -35,7 +35,8 @@ def test_spendwise_registers_its_own_tasks_priors_models_solvers_and_commands():
     assert {"gaussian", "ddpm", "llm"} <= set(registry.names(registry.TASKS))
     assert registry.prior_path("ddpm").is_file() and registry.prior_path("gaussian") is None
     models = registry.entries(registry.MODELS)
-    assert set(models) == {"gaussian", "surrogate", "step-clock"} and all(ep.load().kind == kind for kind, ep in models.items())
+    assert set(models) == {"gaussian", "surrogate", "step-clock"}
+    assert all(ep.load().kind == kind for kind, ep in models.items())
     assert {"closed-form", "grid", "optuna"} <= set(registry.names(registry.SOLVERS))
     assert {"recommend", "compare", "execute", "fit", "best", "tune"} <= set(registry.names(registry.COMMANDS))
     with pytest.raises(InputError, match="unknown solver 'annealing'; known solvers: closed-form, grid"):

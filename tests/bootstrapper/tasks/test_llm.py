@@ -261,3 +261,12 @@ def test_num_threads_sets_torch_threads(tiny: Path) -> None:
     """-o num_threads=N applies to the whole process when the model loads (the one_thread fixture restores it)."""
     LLMTask(LLMConfig(model_path=str(tiny), num_threads=2, device="cpu")).init_state(0)
     assert torch.get_num_threads() == 2
+
+
+def test_the_shipped_gguf_model_without_the_gguf_package_is_one_sentence(tmp_path: Path) -> None:
+    """plan tune --task llm on a machine without gguf: the install sentence, no run directory."""
+    from tests.conftest import one_sentence, run_cli
+
+    result = run_cli("tune", "--task", "llm", "--budget", "1e3", "--run-dir", str(tmp_path / "run"), missing=("gguf",))
+    assert one_sentence(result) and "package gguf" in result.stderr and "spendwise[llm]" in result.stderr, result.stderr
+    assert not (tmp_path / "run").exists()
