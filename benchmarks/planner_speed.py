@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,8 +43,14 @@ def wheel_install(folder: Path) -> Path:
     """A fresh venv in folder holding spendwise from a wheel built from this checkout, without its
     dependencies (`plan --help` needs none); returns the venv's bin folder."""
     quiet = {"check": True, "capture_output": True}
+    source = folder / "source"  # built from a copy: setuptools would leave a build/ folder in the checkout
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in ("planner", "bootstrapper"):
+        shutil.copytree(REPO / name, source / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
-                    str(folder / "dist"), str(REPO)], **quiet)
+                    str(folder / "dist"), str(source)], **quiet)
     subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], **quiet)
     bin_folder = folder / "venv" / "bin"
     wheel = next((folder / "dist").glob("spendwise-*.whl"))
