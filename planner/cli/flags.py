@@ -67,9 +67,11 @@ def problem_from_args(args: argparse.Namespace):
     from planner.problem import Problem
     from planner.validate import check_positive
 
-    for flag in ("budget", "cg", "ct"):
-        check_positive(f"--{flag}", getattr(args, flag))
-    check_positive("--c-round", args.c_round, allow_zero=True)
+    check_positive("--budget", args.budget)
+    for flag in ("cg", "ct", "c_round"):  # c_g = 0: generation already paid for, or free
+        check_positive(f"--{flag.replace('_', '-')}", getattr(args, flag), allow_zero=True)
+    if args.cg == 0 and args.ct == 0:
+        raise InputError("--cg and --ct cannot both be 0: samples would cost nothing, so there is nothing to budget")
     if args.selection == "fixed" and args.ratio is None:
         raise InputError("--selection fixed needs --ratio K (samples generated per kept sample)")
     model, source = model_from_args(args)

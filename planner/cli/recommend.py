@@ -19,22 +19,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_problem_arguments(parser)
     add_plan_arguments(parser)
     add_output_arguments(parser)
+    parser.add_argument("--shape", choices=("any", "exponential"), default="any",
+                        help="recommend the best schedule of any shape (default), or the paper's exponential family")
 
 
 def run(args: argparse.Namespace) -> int:
     from planner.jsonio import atomic_write_json, dumps
     from planner.limits import check_plan
     from planner.models import DEFAULT_MODEL
-    from planner.plan import best_of_family, compare, recommend
+    from planner.plan import alternatives, best_of_family, compare, recommend
     from planner.report import recommend_report
 
     problem, source = problem_from_args(args)
     check_arguments(args)
     plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
-                     certifier=args.certifier, task=args.task)
+                     certifier=args.certifier, task=args.task, shape=args.shape)
     check_plan(plan)
     text = dumps({**plan.to_json(), "model_source": source}, "the plan")
-    others = [best_of_family(plan, name) for name in ("constant", "linear")]
+    others = alternatives(plan) if plan.shapes else [best_of_family(plan, name) for name in ("constant", "linear")]
     if args.plot:
         from planner.plot import plot_plans
 

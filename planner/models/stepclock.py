@@ -62,8 +62,11 @@ class StepClockModel:
 
     def reward_at(self, K: np.ndarray) -> np.ndarray:
         """The reward at clock K (any shape of array)."""
-        theta = np.array([self.r_star, self.r0, self.w, self.tau_f, self.beta, self.tau_s])
-        return _curve(theta, np.asarray(K, dtype=float))
+        return _curve(self._theta, np.asarray(K, dtype=float))
+
+    @property
+    def _theta(self) -> np.ndarray:
+        return np.array([self.r_star, self.r0, self.w, self.tau_f, self.beta, self.tau_s])
 
     def steps(self, n: np.ndarray) -> np.ndarray:
         """Optimizer steps of rounds of n kept samples (a partial last batch is a step; none for n = 0)."""
@@ -79,8 +82,12 @@ class StepClockModel:
         k = np.cumsum(self.advance(self.steps(n)), axis=-1)
         return self.k0 + np.concatenate([np.zeros(k.shape[:-1] + (1,)), k], axis=-1)
 
+    def gaps(self, n: np.ndarray) -> np.ndarray:
+        """The gap r* - r before round 0 and after each round: (..., T) -> (..., T+1)."""
+        return _gap_curve(self._theta, self.clock(n))
+
     def trajectory(self, n: np.ndarray) -> np.ndarray:
-        return self.reward_at(self.clock(n))
+        return self.r_star - self.gaps(n)
 
     def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
         r = self.trajectory(n)[..., :-1]
@@ -216,10 +223,15 @@ class Runs:
         return K, np.concatenate(self.rewards)
 
 
-def _curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The two-speed reward at clock K for theta = (r_star, r0, w, tau_f, beta, tau_s, ...)."""
+def _gap_curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The gap r* - r at clock K for theta = (r_star, r0, w, tau_f, beta, tau_s, ...), without cancellation."""
     r_star, r0, w, tau_f, beta, tau_s = theta[:6]
-    return r_star - (r_star - r0) * (w * np.exp(-np.power(K / tau_f, beta)) + (1 - w) * np.exp(-K / tau_s))
+    return (r_star - r0) * (w * np.exp(-np.power(K / tau_f, beta)) + (1 - w) * np.exp(-K / tau_s))
+
+
+def _curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The two-speed reward at clock K."""
+    return theta[0] - _gap_curve(theta, K)
 
 
 def distinct_clocks(runs: Runs) -> int:

@@ -227,7 +227,7 @@ BAD_INPUTS = {
     "budget-zero": ["--budget", "0"], "budget-negative": ["--budget", "-5"],
     "budget-nan": ["--budget", "nan"], "budget-inf": ["--budget", "inf"], "budget-not-a-number": ["--budget", "abc"],
     "budget-missing": [], "budget-below-one-round": ["--budget", "10"],
-    "cg-zero": ["--budget", "1e6", "--cg", "0"], "ct-negative": ["--budget", "1e6", "--ct", "-1"],
+    "cg-and-ct-zero": ["--budget", "1e6", "--cg", "0", "--ct", "0"], "ct-negative": ["--budget", "1e6", "--ct", "-1"],
     "cg-nan": ["--budget", "1e6", "--cg", "nan"], "ct-inf": ["--budget", "1e6", "--ct", "inf"],
     "cr-negative": ["--budget", "1e6", "--cr", "-1"],
     "ratio-missing": ["--budget", "1e6", "--selection", "fixed"],
@@ -395,3 +395,17 @@ def test_a_plan_predicted_to_lower_the_reward_says_so(tmp_path):
     high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8",
                    "--model", str(model))
     assert high.returncode == 0 and "warning" not in high.stdout
+
+
+@pytest.mark.parametrize("flags", [["--cg", "0"], ["--ct", "0"], ["--ct", "0", "--selection", "fixed", "--ratio", "3"]],
+                         ids=["cg-zero", "ct-zero", "ct-zero-fixed"])
+def test_a_zero_price_is_a_valid_problem(flags):
+    """c_g = 0 (generation paid for, or free) and c_t = 0 plan within the budget; with c_g = 0 every kept
+    sample costs c_t, so the certificate's bound is its estimate (exact)."""
+    result = run_cli("--budget", "1e5", "--json", *flags)
+    assert result.returncode == 0, result.stderr
+    j = json.loads(result.stdout)
+    assert j["expected_cost"] <= 1e5 and j["gap"] > 0 and 0 <= j["gap_percent"] < 0.1
+    if "--cg" in flags:
+        detail = j["certificate_detail"]
+        assert detail["bound_gap"] == pytest.approx(detail["gap"], rel=1e-9)
