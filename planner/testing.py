@@ -92,7 +92,7 @@ class RewardModelContract:
 
     def test_the_noise_term_is_all_the_final_reward_depends_on(self, model: RewardModel) -> None:
         """Two schedules with the same noise term V = sum_t w_t n_t^-gamma end at the same reward, which
-        best_reward over [V, V] gives (the free-form certificate rests on this)."""
+        least_gap over [V, V] gives (the free-form certificate rests on this)."""
         if callable(getattr(model, "any_shape", None)):
             pytest.skip("the model solves its own any-shape programme: the certificate needs no noise term")
         w, gamma = model.noise_weights(3)
@@ -102,8 +102,8 @@ class RewardModelContract:
         for other in SCHEDULES[1:]:
             scaled = other * (noise(other) / noise(first)) ** (1 / gamma)  # the same V as first
             assert predict(model, scaled) == pytest.approx(predict(model, first), rel=1e-7)
-        best = model.best_reward(np.array([3]), np.array([noise(first)]), np.array([noise(first)]))
-        assert float(np.ravel(best)[0]) == pytest.approx(predict(model, first), rel=1e-7)
+        least = model.least_gap(np.array([3]), np.array([noise(first)]), np.array([noise(first)]))
+        assert float(np.ravel(least)[0]) == pytest.approx(model.r_star - predict(model, first), rel=1e-7)
 
     def test_more_noise_never_lowers_the_generated_per_kept_floor(self, model: RewardModel) -> None:
         if callable(getattr(model, "any_shape", None)):

@@ -192,7 +192,7 @@ def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
     (dict(budget=1e308), "budget 1e.308.*2.53"), (dict(budget=1e20), "budget 1e.20.*2.53"),
     (dict(budget=True), "budget.*True"), (dict(cg=True), "cg.*True"), (dict(batch=True), "batch.*True"),
     (dict(max_rounds=True), "max_rounds.*True"), (dict(reserve_sd=True), "reserve_sd.*True"),
-    (dict(model=SurrogateModel(0.9, 0.6, 0.01, 0.2, 3.0), budget=1e9), "floating-point precision"),
+    (dict(model=SurrogateModel(0.9, 0.6, 1e-9, 0.2, 50.0), budget=1e9), "floating-point precision"),
 ])
 def test_constructor_refuses_bad_settings_naming_the_value(kwargs, named):
     with pytest.raises(InputError, match=named):
