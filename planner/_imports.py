@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import re
-from typing import Iterator
 
 from planner.validate import InputError
+
+TYPE_CHECKING = False  # typing is imported for type checkers only: `plan --help` starts without it
+if TYPE_CHECKING:
+    from typing import Iterator
 
 EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
           "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",

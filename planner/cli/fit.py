@@ -3,11 +3,12 @@ reads TRL's trainer_state.json or verl's file-logger log instead (planner/extern
 from __future__ import annotations
 
 import argparse
-import json
-import math
-from pathlib import Path
 
-from planner.rounds import RoundRecord, read_rounds
+TYPE_CHECKING = False  # what the command needs is imported when it runs: `plan --help` stays fast
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from planner.rounds import RoundRecord
 
 HELP = "fit a reward model to a run's rounds.jsonl (or TRL / verl logs), with 95 % intervals"
 
@@ -45,6 +46,8 @@ def initial_metrics(log: Path) -> dict | None:
 
 def logged_task(logs: list[str]) -> str:
     """The one task the runs beside these logs ran (their run.json names it): a prior is for one task."""
+    from pathlib import Path
+
     from planner.runconfig import RunConfig
     from planner.validate import InputError
 
@@ -61,7 +64,10 @@ def logged_task(logs: list[str]) -> str:
 
 def read_log(path: str, kind: str) -> list[RoundRecord]:
     """A round log, checked: rounds in order, counts whole, rewards in [0, 1], and theta usable."""
+    from pathlib import Path
+
     from planner.jsonio import read_jsonl
+    from planner.rounds import read_rounds
     from planner.validate import InputError
 
     records = read_rounds(read_jsonl(path, "round log"), f"round log {path}")
@@ -100,6 +106,9 @@ def read_runs(args: argparse.Namespace) -> tuple[list, str | None, list[dict]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+    import math
+
     from planner.fit import Observations, fit
     from planner.jsonio import atomic_write_json, check_output_path, dumps
     from planner.priors import fit_prior
