@@ -123,10 +123,10 @@ def main() -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    def report(r: dict) -> None:
-        print(f"round {r['round']}: kept {r['kept']} of {r['n']}, generated {r['generated']}, "
-              f"{r['seconds']['generate']:.0f} s generating, {r['seconds']['train']:.0f} s training, "
-              f"held-out accuracy {r['reward']:.3f}, spent {r['spent']:.0f} of {args.budget:.0f} s", flush=True)
+    def report(r) -> None:
+        print(f"round {r.round}: kept {r.kept} of {r.n}, generated {r.generated}, "
+              f"{r.seconds['generate']:.0f} s generating, {r.seconds['train']:.0f} s training, "
+              f"held-out accuracy {r.reward:.3f}, spent {r.spent:.0f} of {args.budget:.0f} s", flush=True)
 
     with tempfile.TemporaryDirectory() as scratch:
         config = SFTConfig(output_dir=scratch, per_device_train_batch_size=4, num_train_epochs=1, learning_rate=args.lr,

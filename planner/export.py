@@ -18,9 +18,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from typing import TYPE_CHECKING
 
-from planner.plan import Plan
 from planner.validate import InputError
+
+if TYPE_CHECKING:  # annotations only: `plan export --help` imports no numpy
+    from planner.plan import Plan
 
 
 @dataclasses.dataclass(frozen=True)

@@ -81,8 +81,11 @@ def read_log(path: str, kind: str) -> list[RoundRecord]:
 def read_runs(args: argparse.Namespace) -> tuple[list, str | None, list[dict]]:
     """Every log as fit observations, the task a prior is for (with --prior-out), and the seconds
     per unit each external log times (verl)."""
+    from pathlib import Path
+
     from planner.external_logs import read_trl, read_verl
     from planner.fit import Observations
+    from planner.rounds import read_rounds
     from planner.validate import InputError
 
     per_step = args.samples_per_step or [None]

@@ -76,6 +76,7 @@ def test_a_killed_run_resumes_to_the_same_result(whole_run, tiny_llama, tmp_path
     whole = whole_run[0].history
     assert [(r["n"], r["kept"], r["generated"], r["spent"]) for r in resumed.history] == \
         [(r["n"], r["kept"], r["generated"], r["spent"]) for r in whole]
-    assert [r["reward"] for r in resumed.history] == pytest.approx([r["reward"] for r in whole], rel=1e-6)
+    # torch's CPU kernels on two threads are not bit-reproducible: the same training ends within 1e-5
+    assert [r["reward"] for r in resumed.history] == pytest.approx([r["reward"] for r in whole], rel=1e-5)
     again, calls = star_run(tiny_llama, tmp_path)  # the run had finished: nothing is generated or trained
     assert again.history == resumed.history and calls == []
