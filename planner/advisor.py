@@ -58,9 +58,19 @@ from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.rounds import check_initial, check_rounds
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
-from planner.validate import InputError, check_count, check_number, check_positive, check_unit
+from planner.validate import (
+    InputError,
+    check_count,
+    check_depth,
+    check_number,
+    check_positive,
+    check_unit,
+    is_number,
+    require,
+)
 
 FORMAT = 1  # of state_dict()
+MAX_SECONDS = 1e9  # most seconds one phase of a round can take (31.7 years)
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
 HISTORY_KEYS = ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics", "seconds", "schedule")
 
@@ -229,8 +239,8 @@ class Advisor:
             raise InputError(f"seconds {was} recorded for earlier rounds; record them for every round or none")
         if generating is None:
             return None
-        return {"generate": check_positive("seconds_generating", generating, allow_zero=True),
-                "train": check_positive("seconds_training", training, allow_zero=True)}
+        return {"generate": _check_seconds("seconds_generating", generating),
+                "train": _check_seconds("seconds_training", training)}
 
     # ---- sizing the round --------------------------------------------------------------------
 
@@ -313,12 +323,15 @@ class Advisor:
     def load_state_dict(self, state: dict) -> None:
         """Continue from a state_dict(); its settings (budget, costs, model...) replace this advisor's.
         All of it is checked first: a damaged state is one sentence and changes nothing."""
+        check_depth(state, "the Advisor state_dict")
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise InputError(f"not an Advisor state_dict (format {FORMAT} expected)")
         absent = [key for key in STATE_KEYS if key not in state]
         if absent:
             raise InputError(f"the Advisor state_dict lacks {', '.join(absent)}")
         plan = Plan.from_json(state["plan"])
+        check_scale(plan.problem.budget, plan.problem.costs)
+        check_plan(plan)
         if not isinstance(state["replan"], bool):
             raise InputError(f"the Advisor state_dict's replan must be true or false, got {state['replan']!r}")
         check_positive("the Advisor state_dict's reserve_sd", state["reserve_sd"], allow_zero=True)
@@ -335,7 +348,13 @@ class Advisor:
         if not isinstance(state["schedule"], list):
             raise InputError(f"the Advisor state_dict's schedule must be a list, got {state['schedule']!r}")
         schedule = tuple(check_count("the Advisor state_dict's schedule entry", n) for n in state["schedule"])
+        if len(history) + len(schedule) > plan.problem.max_rounds:
+            raise InputError(f"the Advisor state_dict has {len(history)} rounds done and {len(schedule)} planned, "
+                             f"more than its plan's max_rounds {plan.problem.max_rounds}")
+        _check_spending(history)
         asked = None if state["asked"] is None else check_count("the Advisor state_dict's asked", state["asked"])
+        if asked is not None and not (schedule and asked <= schedule[0]):
+            raise InputError(f"the Advisor state_dict's asked {asked} is not within its next planned round")
         self.plan, self.replanning, self.reserve_sd = plan, state["replan"], float(state["reserve_sd"])
         self.initial, self.history = copy.deepcopy(initial), history
         self.ledger = Ledger(plan.problem.budget, self.costs, float(spent))
@@ -355,6 +374,23 @@ def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
         return model  # registered, so that a plan made with it can be read back (state_dict, plan files)
     raise InputError(f"model must be a reward model of a registered kind ({', '.join(kinds)}; others register in the "
                      f"entry-point group {registry.MODELS}) or a model file path, got {model!r}")
+
+
+def _check_spending(history: list[dict]) -> None:
+    """Each round's spent is the one before plus its cost (to rounding), as record() writes them."""
+    before = 0.0
+    for i, r in enumerate(history):
+        if not math.isclose(r["spent"], before + r["cost"], rel_tol=1e-9, abs_tol=1e-9):
+            raise InputError(f"the Advisor state_dict's history entry {i + 1} has spent {r['spent']!r}, not the "
+                             f"{before!r} before it plus its cost {r['cost']!r}")
+        before = r["spent"]
+
+
+def _check_seconds(name: str, value: object) -> float:
+    """A round's measured seconds: from 0 to MAX_SECONDS (past that a typo, and the ledger would overflow)."""
+    require(is_number(value) and 0 <= value <= MAX_SECONDS, name, f"a number of seconds from 0 to {MAX_SECONDS:g}",
+            value)
+    return float(value)
 
 
 def _describe(model: dict) -> str:
