@@ -162,6 +162,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def one_line(message: str) -> str:
+    """A message as one line: a newline or carriage return (in a path) is shown escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def build_parser(command: str, commands: dict) -> Parser:
     """The argparse parser of one command (commands: name -> its module, see main)."""
     module = commands[command]
@@ -195,14 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         with try_import(f"plan {command}"):  # an optional package the command did not check for up front
             return commands[command].run(args)
     except InputError as e:
-        print(f"plan: {e}", file=sys.stderr)
+        print(f"plan: {one_line(str(e))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:  # a file that cannot be written or read (permission, read-only, missing folder)
         where = e.filename2 or e.filename
-        print(f"plan: {e.strerror or e}{f': {where}' if where else ''}", file=sys.stderr)
+        print(one_line(f"plan: {e.strerror or e}{f': {where}' if where else ''}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("plan: interrupted", file=sys.stderr)

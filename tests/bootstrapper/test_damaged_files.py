@@ -140,3 +140,4 @@ def test_a_bad_plan_or_option_is_one_sentence_and_leaves_nothing(finished, tmp_p
     result = run_cli(*[a.format(plan=plan, new=tmp_path / "new") for a in args])
     assert one_sentence(result) and words in result.stderr, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+

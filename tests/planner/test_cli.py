@@ -394,3 +394,11 @@ def test_a_plan_predicted_to_lower_the_reward_says_so(tmp_path):
     assert low.returncode == 0 and "warning: under this model no affordable schedule raises" in low.stdout
     high = run_cli("--budget", "420", "--cg", "0.17", "--ct", "0.04", "--cr", "40", "--batch", "8", "--model", str(model))
     assert high.returncode == 0 and "warning" not in high.stdout
+
+
+def test_a_path_with_a_newline_is_named_on_one_line(tmp_path):
+    from tests.conftest import one_sentence, run_cli
+
+    plan = tmp_path / "my\nplan.json"
+    result = run_cli("execute", str(plan), "--run-dir", str(tmp_path / "run"), "--no-report")
+    assert one_sentence(result) and "my\\nplan.json" in result.stderr, result.stderr
