@@ -39,8 +39,12 @@ def save(name: str, result: dict, out: Path | None = None) -> Path:
 
 
 def figure(*args, **kwargs):
-    """plt.subplots(*args, **kwargs) on matplotlib's file-only Agg backend (imported on first use)."""
-    import matplotlib
+    """plt.subplots(*args, **kwargs) on matplotlib's file-only Agg backend (imported on first use;
+    without it, one sentence naming the extra)."""
+    from planner._imports import try_import
+
+    with try_import("a study's figure"):
+        import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, figure, save, save_figure, scratch, table  # noqa: E402
+from bootstrapper.rundir import RunDir  # noqa: E402
 
 PRIOR = Path(__file__).resolve().parent / "ddpm_prior.json"
 
@@ -47,21 +48,20 @@ def main() -> None:
                                                                   40.0 * args.eval_images / 256)
     with scratch() as folder:
         plan_file = folder / "plan.json"
-        run("--budget", str(budget), "--cg", "0.17", "--ct", "0.04", "--cr", str(cr), "--model", str(PRIOR),
+        run("--budget", str(budget), "--cg", "0.17", "--ct", "0.04", "--c-round", str(cr), "--model", str(PRIOR),
             "--max-rounds", str(args.rounds), "--batch", "8", "--task", "ddpm", "--out", str(plan_file))
         started = time.perf_counter()
         done = run("execute", str(plan_file), "--run-dir", str(folder / "d1"), "-o", f"eval_images={eval_images}",
                    "-o", f"num_threads={args.threads}", "--json", "--no-progress", "--no-report")
         wall = time.perf_counter() - started
         summary = json.loads(done.stdout)
-        rounds = [json.loads(line) for line in (folder / "d1" / "rounds.jsonl").read_text().splitlines()]
-        initial = json.loads((folder / "d1" / "run.json").read_text())["initial"]
+        rounds, initial = RunDir(folder / "d1").rounds(), RunDir(folder / "d1").run_config().initial
         planned = json.loads(plan_file.read_text())["schedule"]
     rows = [{"round": "before", "kept": None, "generated": None, "spent": 0.0, "psnr": initial["psnr"],
              "predicted": None}]
-    rows += [{"round": str(r["round"]), "kept": r["kept"], "generated": r["generated"], "spent": r["spent"],
-              "psnr": r["metrics"]["psnr"], "predicted": None if r["predicted_reward"] is None
-              else 24.0 + 16.0 * r["predicted_reward"]} for r in rounds]
+    rows += [{"round": str(r.round), "kept": r.kept, "generated": r.generated, "spent": r.spent,
+              "psnr": r.metrics["psnr"], "predicted": None if r.predicted_reward is None
+              else 24.0 + 16.0 * r.predicted_reward} for r in rounds]
     print(table(rows, [("round", ""), ("kept", ".0f"), ("generated", ".0f"), ("spent", ".1f"), ("psnr", ".2f"),
                        ("predicted", ".2f")]))
     print(f"wall time of `plan execute`: {wall:.0f} s (loading and the initial evaluation included); "
@@ -70,8 +70,8 @@ def main() -> None:
     plot(rows, args.out / f"{name}.png")
     result = {"budget_seconds": budget, "eval_images": eval_images, "threads": args.threads, "wall_seconds": wall,
               "plan": planned, "initial_psnr": initial["psnr"],
-              "rounds": [{k: r[k] for k in ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics",
-                                            "seconds", "predicted_reward")} for r in rounds],
+              "rounds": [{k: getattr(r, k) for k in ("round", "n", "kept", "generated", "cost", "spent", "reward",
+                                                     "metrics", "seconds", "predicted_reward")} for r in rounds],
               "summary": summary}
     print(f"wrote {save(name, result, args.out)}")
 

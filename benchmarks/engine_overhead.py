@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import save, table  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
-from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.models import GaussianModel  # noqa: E402
 from planner.plan import recommend  # noqa: E402
 from planner.problem import Problem  # noqa: E402
+from planner.runconfig import RunConfig  # noqa: E402
 
 
 class TimedTask(GaussianTask):
@@ -77,7 +77,8 @@ def main() -> None:
     budget, repeats = (2e3, 2) if args.quick else (5e4, args.repeats)
     runs = [measure(budget, args.delay) for _ in range(repeats)]
     median = statistics.median(r["overhead"] for r in runs)
-    print(table(runs, [("rounds", "d"), ("wall", ".3f"), ("task", ".3f"), ("overhead", ".2%"), ("ms_per_round", ".1f")]))
+    print(table(runs, [("rounds", "d"), ("wall", ".3f"), ("task", ".3f"), ("overhead", ".2%"),
+                       ("ms_per_round", ".1f")]))
     per_round = statistics.median(r["ms_per_round"] for r in runs)
     print(f"median engine overhead {median:.2%} of run time (target < 3 %): {per_round:.0f} ms per round, most of it "
           f"fsync; budget {budget:g}, generate {args.delay:g} s/sample, {runs[0]['task'] / runs[0]['rounds']:.2f} s "

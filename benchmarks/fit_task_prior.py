@@ -1,9 +1,9 @@
-"""A task's prior: the surrogate fitted to every measured round of a strategy study's hand-picked
-runs (constant, linear, exponential; every seed), written as the prior file `plan --task NAME`
-plans from when no --model is given.
+"""A task's prior: the model kind that best predicts held-out runs (planner/selection.py), fitted to
+every measured round of a strategy study's hand-picked runs (constant, linear, exponential; every
+seed), written as the prior file `plan --task NAME` plans from when no --model is given.
 
     python3 benchmarks/fit_task_prior.py benchmarks/results/ddpm_study_360.json \
-        --out bootstrapper/assets/priors/ddpm.json
+        benchmarks/results/ddpm_study.json --out bootstrapper/assets/priors/ddpm.json
     python3 benchmarks/fit_task_prior.py benchmarks/results/llm_study_2026-11-26.json \
         --out bootstrapper/assets/priors/llm.json
 
@@ -22,9 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.fit import Observations  # noqa: E402
+from bootstrapper.tasks import get_task  # noqa: E402
 from planner.jsonio import atomic_write_json, read_json  # noqa: E402
+from planner.observations import Observations  # noqa: E402
 from planner.priors import fit_prior  # noqa: E402
+from planner.rounds import RoundRecord  # noqa: E402
 from planner.validate import InputError  # noqa: E402
 
 
@@ -34,36 +36,51 @@ def reward_of(point) -> float:
 
 
 def study_runs(study: dict) -> list[Observations]:
-    """Each hand-picked run of the study as the fit's observations (kept = the planned n)."""
+    """Each hand-picked run of the study as the fit's observations: kept as logged in its curve (older
+    studies log none: the planned n), each round's optimizer steps as the study's task runs them for
+    that many samples (the studies predate logging them)."""
+    task = get_task(study["task"]).from_json(study["task_config"])
     runs = []
     for label, schedule in study["plans"].items():
         for curve in study["curves"][label]:
             if len(curve) != len(schedule):
                 raise InputError(f"a {label} run has {len(curve)} rounds, its plan {len(schedule)}: a round was cut")
-            records = [{"round": t, "n": n, "kept": n, "generated": n, "reward": reward_of(point)}
-                       for t, (n, point) in enumerate(zip(schedule, curve))]
+            kept = [point.get("kept", n) if isinstance(point, dict) else n for n, point in zip(schedule, curve)]
+            records = [RoundRecord(round=t, n=n, kept=k, generated=k, reward=reward_of(point),
+                                   steps=task.train_steps(k))
+                       for t, (n, k, point) in enumerate(zip(schedule, kept, curve))]
             runs.append(Observations.from_log(records, study["initial"]))
     return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", type=Path, help="a results/<task>_study.json of benchmarks/task_strategies.py")
+    parser.add_argument("study", type=Path, nargs="+",
+                        help="results/<task>_study.json files of benchmarks/task_strategies.py (one task, one start)")
     parser.add_argument("--out", type=Path, required=True, help="the prior file to write")
     args = parser.parse_args()
-    study = read_json(args.study, "study results")
-    runs = study_runs(study)
-    source = {"what": f"{len(runs)} runs of {', '.join(study['plans'])} schedules from the shipped model, "
-                      f"{study['machine']['when'][:10]}",
-              "study": args.study.name, "command": study["command"],
-              "measured": study["machine"]["when"], "task_config": study["task_config"],
-              "initial": study["initial"], "schedules": study["plans"],
-              "kept": "each round's planned n (the study logs spend and reward per round)"}
-    prior = fit_prior(study["task"], runs, source)
+    studies = [read_json(path, "study results") for path in args.study]
+    first = studies[0]
+    for key in ("task", "task_config", "initial"):
+        if any(study[key] != first[key] for study in studies):
+            raise InputError(f"the studies differ in {key}: a prior is for one task started from one model")
+    runs = [run for study in studies for run in study_runs(study)]
+    source = {"what": f"{len(runs)} runs of {', '.join(first['plans'])} schedules from the shipped model, "
+                      f"{', '.join(study['machine']['when'][:10] for study in studies)}",
+              "study": [path.name for path in args.study], "command": [study["command"] for study in studies],
+              "measured": [study["machine"]["when"] for study in studies], "task_config": first["task_config"],
+              "initial": first["initial"], "schedules": [study["plans"] for study in studies],
+              "kept": "as each study logs it (the 360 s DDPM and the LLM studies: the planned n)"}
+    prior = fit_prior(first["task"], runs, source)
     atomic_write_json(args.out, prior.to_json())
     estimates = ", ".join(f"{k} {v['value']:.4g} [{v['low']:.3g}, {v['high']:.3g}]"
                           for k, v in prior.fit["estimates"].items() if v["low"] is not None)
-    print(f"{study['task']}: {prior.source['rounds']} rounds of {len(runs)} runs; {estimates}; one-round rmse "
+    selection = prior.fit["selection"]
+    for kind in selection["scores"]:
+        said = kind["skipped"] or f"held-out error {kind['error']:.4g} (rank correlation {kind['rank']})"
+        print(f"  {kind['kind']}: {said}")
+    print(f"  {selection['verdict']} ({selection['method']})")
+    print(f"{first['task']}: {prior.source['rounds']} rounds of {len(runs)} runs; {estimates}; one-round rmse "
           f"{prior.fit['rmse']:.3g}, R^2 {prior.fit['r2']:.3f}\nwrote {args.out}")
 
 

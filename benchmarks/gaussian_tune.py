@@ -29,16 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, save, scratch, table  # noqa: E402
 from benchmarks.task_strategies import hand_picked  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
-from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask  # noqa: E402
-from bootstrapper.tune import prior_model, tune  # noqa: E402
+from bootstrapper.tune import tune, vague_model  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.fit import Observations  # noqa: E402
 from planner.models import GaussianModel  # noqa: E402
 from planner.plan import recommend  # noqa: E402
 from planner.priors import TaskPrior, fit_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402
+from planner.runconfig import RunConfig  # noqa: E402
 
 TRUTH = GaussianModel(3.0, 1.0, 1.0)
 COSTS = CostModel(1.0, 3.0, 20.0)
@@ -53,19 +53,21 @@ class RewardsOnly(GaussianTask):
         return {"reward": super().evaluate(state)["reward"]}
 
 
-def ratio(gaps: np.ndarray, oracle: np.ndarray) -> tuple[float, float]:
-    """mean(gaps) / mean(oracle) and its standard error (delta method, paired by seed)."""
-    m1, m0 = gaps.mean(), oracle.mean()
-    cov = np.cov(np.vstack([gaps, oracle])) / len(gaps)
-    grad = np.array([1 / m0, -m1 / m0**2])
-    return float(m1 / m0), float(np.sqrt(grad @ cov @ grad))
+def ratio(gaps: np.ndarray, oracle: np.ndarray) -> tuple[float, float | None]:
+    """mean(gaps) / mean(oracle) and its standard error by the delta method, paired by seed: the SE of
+    the mean of (gap - ratio * oracle) / mean(oracle), a standard deviation and so never negative
+    (None for one seed, where no SE exists)."""
+    r = float(gaps.mean() / oracle.mean())
+    if len(gaps) < 2:
+        return r, None
+    return r, float(((gaps - r * oracle) / oracle.mean()).std(ddof=1) / np.sqrt(len(gaps)))
 
 
 def earlier_runs_prior(task: RewardsOnly, problem: Problem, seeds: int, rounds: int, work: Path) -> TaskPrior:
     """The surrogate fitted to the rewards of the hand-picked shapes run on `seeds` seeds from
     PRIOR_SEED0, each shape with `rounds` rounds sized by the vague model (a user's earlier runs)."""
     initial = task.evaluate(task.init_state(PRIOR_SEED0))
-    vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
+    vague = dataclasses.replace(problem, model=vague_model(initial["reward"]))
     plans = hand_picked(vague, vague, rounds, [1.5, 2.0, 3.0], task.name)
     runs = []
     for seed in range(PRIOR_SEED0, PRIOR_SEED0 + seeds):
@@ -75,7 +77,8 @@ def earlier_runs_prior(task: RewardsOnly, problem: Problem, seeds: int, rounds: 
             RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed))
             runs.append(Observations.from_log(execute(plan, task, folder, seed), start))
     source = {"what": f"{len(runs)} earlier runs ({', '.join(plans)}; {rounds} rounds) on seeds {PRIOR_SEED0}-"
-                      f"{PRIOR_SEED0 + seeds - 1}, rewards alone", "schedules": {k: list(p.schedule.n) for k, p in plans.items()}}
+                      f"{PRIOR_SEED0 + seeds - 1}, rewards alone",
+              "schedules": {k: list(p.schedule.n) for k, p in plans.items()}}
     return fit_prior(task.name, runs, source)
 
 
@@ -104,26 +107,28 @@ def main() -> None:
         for seed in range(seeds):
             folder = work / f"oracle-{seed}"
             RunDir(folder).prepare(oracle.to_json(), RunConfig.for_task(tasks["tuned, with theta"], seed))
-            gaps["oracle"].append(TRUTH.r_star - execute(oracle, tasks["tuned, with theta"], folder, seed)[-1]["reward"])
+            history = execute(oracle, tasks["tuned, with theta"], folder, seed)
+            gaps["oracle"].append(TRUTH.r_star - history[-1].reward)
             runs = [(label, task, None, None) for label, task in tasks.items()]
             runs.append((WITH_PRIOR, tasks["tuned, rewards alone"], prior.model, prior.evidence()))
             for i, (label, task, model, evidence) in enumerate(runs):
                 tuned = tune(task, problem, work / f"tuned{i}-{seed}", seed, model, evidence)
-                gaps[label].append(TRUTH.r_star - tuned.history[-1]["reward"])
+                gaps[label].append(TRUTH.r_star - tuned.history[-1].reward)
                 schedules[label].append(tuned.schedule)
     base = np.array(gaps["oracle"])
     rows = []
     for label, values in gaps.items():
         v = np.array(values)
         r, se = ratio(v, base)
-        rows.append({"strategy": label, "mean_gap": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(seeds)),
+        rows.append({"strategy": label, "mean_gap": float(v.mean()),
+                     "se": float(v.std(ddof=1) / np.sqrt(seeds)) if seeds > 1 else None,
                      "ratio_to_oracle": r, "ratio_se": se})
     print(table(rows, [("strategy", ""), ("mean_gap", ".4e"), ("se", ".1e"), ("ratio_to_oracle", ".3f"),
                        ("ratio_se", ".3f")]))
     result = {"truth": TRUTH.to_json(), "costs": COSTS.to_json(), "budget": args.budget, "seeds": seeds,
               "oracle_schedule": list(oracle.schedule.n), "prior": {"describe": prior.describe(), "fit": prior.fit,
                                                                     "schedules": prior.source["schedules"]},
-              "rows": rows, "gaps": gaps,
+              "rows": rows, "gaps": gaps, **({"se_note": "one seed: no standard errors"} if seeds < 2 else {}),
               "example_schedules": {k: v[:5] for k, v in schedules.items()}}
     print(f"wrote {save('gaussian_tune' + ('_quick' if args.quick else ''), result, args.out)}")
 

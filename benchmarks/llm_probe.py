@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> None:
     loaded = time.perf_counter() - started
     levels = config.eval_levels
     print(f"loaded in {loaded:.0f} s; eval {args.eval_per_level} problems per level, greedy")
-    print(f"{'round':<8}" + "".join(f"{'acc ' + lv:>18}" for lv in levels) + "   kept/generated  s/gen  s/train  s/eval")
+    print(f"{'round':<8}" + "".join(f"{'acc ' + lv:>18}" for lv in levels)
+          + "   kept/generated  s/gen  s/train  s/eval")
     started = time.perf_counter()
     metrics = task.evaluate(state)
     records = [{"round": "before", "metrics": metrics, "seconds_evaluate": time.perf_counter() - started}]

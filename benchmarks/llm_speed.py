@@ -73,7 +73,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="folder for the JSON (default benchmarks/results)")
     args = parser.parse_args()
     if args.quick:
-        args.reps, args.samples, args.trained, args.images, args.eval_per_level, args.compare_per_level = 1, 8, 8, 16, 4, 4
+        (args.reps, args.samples, args.trained, args.images, args.eval_per_level,
+         args.compare_per_level) = 1, 8, 8, 16, 4, 4
     return args
 
 
@@ -124,7 +125,8 @@ def bare_train_batches(task: Any, state: Any, kept: list[dict], seed: int) -> li
         for i in order[s:s + task.config.micro_batch]:
             prompt = task.prompt(tok, kept[int(i)]["question"])
             target = task._target(tok, prompt, kept[int(i)]["question"], kept[int(i)]["answer"])
-            rows.append((tok(prompt, add_special_tokens=False).input_ids, tok(target, add_special_tokens=False).input_ids))
+            rows.append((tok(prompt, add_special_tokens=False).input_ids,
+                         tok(target, add_special_tokens=False).input_ids))
         width = max(len(p) + len(t) for p, t in rows)
         ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
         labels, mask = torch.full_like(ids, -100), torch.zeros_like(ids)
@@ -162,7 +164,8 @@ def run_llm(args: argparse.Namespace) -> dict:
 
     before_module = baseline_module(args.baseline, "bootstrapper/tasks/llm.py", "llm_before")
     config = LLMConfig(model_path=args.model_path, device="cpu", num_threads=args.threads,
-                       eval_per_level=args.eval_per_level, **({"max_new_tokens": 16, "gen_batch": 4} if args.quick else {}))
+                       eval_per_level=args.eval_per_level,
+                       **({"max_new_tokens": 16, "gen_batch": 4} if args.quick else {}))
     task, before = LLMTask(config), before_module.LLMTask(before_module.LLMConfig(**config.to_json()))
     started = time.perf_counter()
     state = task.init_state(0)
@@ -211,8 +214,8 @@ def run_llm(args: argparse.Namespace) -> dict:
     result["sampled_bare_equal_before"] = tokens["bare"] == tokens["before"]  # the same prompts, seed and batches
 
     print("evaluate (greedy, every eval level)", flush=True)
-    seconds, metrics = interleaved({"before": lambda: before.evaluate(old), "after": lambda: task.evaluate(fresh(state, 0))},
-                                   args.reps)
+    seconds, metrics = interleaved({"before": lambda: before.evaluate(old),
+                                    "after": lambda: task.evaluate(fresh(state, 0))}, args.reps)
     result["evaluate"] = {**summary(seconds, 1, "round"), "metrics_equal": metrics["before"] == metrics["after"]}
 
     print("train", flush=True)
@@ -235,13 +238,15 @@ def heldout_questions(config: Any, per_level: int) -> list[str]:
     """The first per_level held-out questions of every eval level (evaluate's problems come first)."""
     from bootstrapper.tasks.problems import draw_problems
 
-    return [p.question for level in config.eval_levels for p in draw_problems(config.test_seed, level, "test", per_level)]
+    return [p.question for level in config.eval_levels
+            for p in draw_problems(config.test_seed, level, "test", per_level)]
 
 
 def identical(answers: list[str], expected: list[str]) -> dict:
     """How many answers equal the expected ones, and the first differing pair."""
     diff = [(a, b) for a, b in zip(answers, expected) if a != b]
-    return {"identical": len(answers) - len(diff), "problems": len(answers), "first_difference": diff[0] if diff else None}
+    return {"identical": len(answers) - len(diff), "problems": len(answers),
+            "first_difference": diff[0] if diff else None}
 
 
 def quality(args: argparse.Namespace, task: Any, before: Any, before_module: types.ModuleType) -> dict:

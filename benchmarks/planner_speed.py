@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="subprocess runs per cold-start figure (default 7, quick 3)")
     parser.add_argument("--schedules", type=int, help="schedules per throughput batch (default 100000, quick 20000)")
     parser.add_argument("--rounds", type=int, default=20, help="rounds per schedule (default 20)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON result file (default {DEFAULT_OUT.relative_to(REPO)})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"JSON result file (default {DEFAULT_OUT.relative_to(REPO)})")
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 7)
     schedules = args.schedules or (20_000 if args.quick else 100_000)

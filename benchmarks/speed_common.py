@@ -27,8 +27,8 @@ def interleaved(variants: dict[str, Callable[[], Any]], reps: int) -> tuple[dict
             results[name] = variants[name]()
             seconds[name]["wall"].append(time.perf_counter() - wall)
             seconds[name]["cpu"].append(time.process_time() - cpu)
-            print(f"  rep {rep} {name:<7} {seconds[name]['cpu'][-1]:8.2f} s CPU {seconds[name]['wall'][-1]:8.2f} s wall",
-                  flush=True)
+            print(f"  rep {rep} {name:<7} {seconds[name]['cpu'][-1]:8.2f} s CPU "
+                  f"{seconds[name]['wall'][-1]:8.2f} s wall", flush=True)
     return seconds, results
 
 
@@ -44,7 +44,8 @@ def summary(seconds: dict[str, dict[str, list[float]]], per: float, unit: str) -
             ratios = [b / a for a, b in zip(seconds[first][clock], s[clock])]
             out[name][f"{clock}_ratios_to_{first}"] = ratios
             out[name][f"{clock}_ratio_to_{first}"] = statistics.median(ratios)
-            out[name][f"{clock}_ratio_se"] = statistics.stdev(ratios) / math.sqrt(len(ratios)) if len(ratios) > 1 else None
+            se = statistics.stdev(ratios) / math.sqrt(len(ratios)) if len(ratios) > 1 else None
+            out[name][f"{clock}_ratio_se"] = se
     return out
 
 

@@ -33,7 +33,8 @@ def run_ddpm(args: argparse.Namespace) -> dict:
                     x = state.scheduler.step(state.ema(x, t).sample, t, x, generator=noise).prev_sample
 
     print("generate", flush=True)
-    seconds, outputs = interleaved({"bare": bare_generate, "task": lambda: task.generate(state, args.images)}, args.reps)
+    seconds, outputs = interleaved({"bare": bare_generate, "task": lambda: task.generate(state, args.images)},
+                                   args.reps)
     result["generate"] = summary(seconds, args.images, "image")
 
     print("train", flush=True)

@@ -35,16 +35,17 @@ from benchmarks.common import RESULTS, save, table  # noqa: E402
 from benchmarks.study_plot import plot  # noqa: E402
 from bootstrapper.calibrate import measure  # noqa: E402
 from bootstrapper.engine import execute  # noqa: E402
-from bootstrapper.runconfig import RunConfig  # noqa: E402
 from bootstrapper.rundir import RunDir  # noqa: E402
 from bootstrapper.tasks import make_task  # noqa: E402
-from bootstrapper.tune import prior_model, tune  # noqa: E402
+from bootstrapper.tune import tune, vague_model  # noqa: E402
 from planner.costs import CostModel  # noqa: E402
 from planner.jsonio import as_stored, atomic_write_json, read_json  # noqa: E402
 from planner.plan import Plan  # noqa: E402
 from planner.priors import load_prior  # noqa: E402
 from planner.problem import Problem  # noqa: E402
 from planner.registry import prior_path  # noqa: E402
+from planner.rounds import RoundRecord  # noqa: E402
+from planner.runconfig import RunConfig  # noqa: E402
 from planner.schedules import FAMILIES, Schedule  # noqa: E402
 from planner.sizing import size  # noqa: E402
 from planner.solvers import free_form  # noqa: E402
@@ -118,7 +119,7 @@ def timed(call):
     return out, time.perf_counter() - started
 
 
-def run_hand(plan: Plan, task, folder: Path, seed: int) -> list[dict]:
+def run_hand(plan: Plan, task, folder: Path, seed: int) -> list[RoundRecord]:
     """Run (or resume, or read back) one hand-picked run."""
     with RunDir(folder) as run_dir:  # locked: a second study on the same folder is refused
         run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
@@ -163,9 +164,9 @@ def main() -> None:
                              else 200 * costs.c_round)
     shipped = prior_path(args.task) if args.model_path is None else None  # a prior is for the shipped model only
     prior = load_prior(shipped, args.task) if shipped else None
-    model = prior.model if prior else prior_model(initial["reward"])
+    model = prior.model if prior else vague_model(initial["reward"])
     problem = Problem(model, costs, budget, args.batch, max(rounds, 12))
-    vague = dataclasses.replace(problem, model=prior_model(initial["reward"]))
+    vague = dataclasses.replace(problem, model=vague_model(initial["reward"]))
     plans = hand_picked(problem, vague, rounds, bases, task.name)
     curves: dict[str, dict[int, list]] = {label: {} for label in names}
     for seed in range(seeds):
@@ -180,7 +181,7 @@ def main() -> None:
             elif label == TUNED:
                 history = tune(task, problem, run_folder, seed, prior.model if prior else None,
                                prior.evidence() if prior else None).history
-                print(f"seed {seed}: tuned schedule {[r['kept'] for r in history]}", flush=True)
+                print(f"seed {seed}: tuned schedule {[r.kept for r in history]}", flush=True)
             else:
                 history = run_hand(plans[label], task, run_folder, seed)
             curves[label][seed] = points(history)
@@ -189,8 +190,8 @@ def main() -> None:
     if not curves:
         raise InputError(f"no run in {folder} has finished yet")
     rows = [summarize(label, runs, initial) for label, runs in curves.items()]
-    print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, per round {costs.c_round:.3g} s; "
-          f"budget {budget:.0f} s per run")
+    print(f"{args.task}: initial {initial}; c_g {costs.cg:.3g} s, c_t {costs.ct:.3g} s, "
+          f"per round {costs.c_round:.3g} s; budget {budget:.0f} s per run")
     print(table([{**r, **r["metrics"]} for r in rows],
                 [("strategy", ""), ("rounds", ".1f"), ("spent", ".0f"), ("final_reward", ".4f"), ("se", ".4f")]
                 + [(k, ".4f") for k in sorted(rows[0]["metrics"]) if k.startswith("acc_")]))
@@ -202,20 +203,20 @@ def main() -> None:
     print(f"wrote {save(name, result, args.out)}")
 
 
-def finished_rounds(folder: Path, budget: float, costs: CostModel) -> list[dict] | None:
+def finished_rounds(folder: Path, budget: float, costs: CostModel) -> list[RoundRecord] | None:
     """A run's rounds if it has finished (nothing left planned, its last round trimmed, or not one
     more sample affordable), else None."""
     rounds = RunDir(folder).rounds() if folder.is_dir() else []
     if not rounds:
         return None
     last = rounds[-1]
-    done = not last["schedule"] or last["trimmed"] or budget - last["spent"] < costs.price(1, 1, 1)
+    done = not last.schedule or last.trimmed or budget - last.spent < costs.price(1, 1, 1)
     return rounds if done else None
 
 
-def points(history: list[dict]) -> list[dict]:
+def points(history: list[RoundRecord]) -> list[dict]:
     """A run's curve: spend and held-out metrics after each evaluated round."""
-    return [{"spent": r["spent"], "kept": r["kept"], **r["metrics"]} for r in history if r["reward"] is not None]
+    return [{"spent": r.spent, "kept": r.kept, **r.metrics} for r in history if r.reward is not None]
 
 
 def summarize(label: str, runs: list[list[dict]], initial: dict) -> dict:

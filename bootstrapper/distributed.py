@@ -108,12 +108,6 @@ def all_reduce_mean_grads(params: Iterable[Any], weight: float) -> None:
         offset += p.numel()
 
 
-def barrier() -> None:
-    """Wait until every process gets here."""
-    if world_size() > 1:
-        _state().wait_for_everyone()
-
-
 def on_main(fn: Callable[[], T]) -> T:
     """Run fn on the main process only (a write to the run directory) while the others wait; every
     process returns fn's result, or raises the same InputError, so bad input stops all of them alike."""

@@ -22,6 +22,7 @@ from bootstrapper.tasks import Task
 from planner.ledger import Ledger
 from planner.plan import Plan
 from planner.replan import Replan
+from planner.rounds import RoundRecord
 from planner.validate import InputError
 
 MAX_CHUNK = 4096  # most samples asked of the task in one generate call
@@ -31,11 +32,11 @@ class Replanner(Protocol):
     """Called after every round: the kept sizes for the remaining rounds (may be empty), and a
     note for the log (None when there is nothing to say)."""
 
-    def __call__(self, plan: Plan, history: list[dict], ledger: Ledger) -> Replan:
+    def __call__(self, plan: Plan, history: list[RoundRecord], ledger: Ledger) -> Replan:
         ...
 
 
-def keep_plan(plan: Plan, history: list[dict], ledger: Ledger) -> Replan:
+def keep_plan(plan: Plan, history: list[RoundRecord], ledger: Ledger) -> Replan:
     """The default replanner: the plan's own schedule for the rounds not yet run."""
     return Replan(tuple(plan.schedule.n[len(history):]), {})
 
@@ -142,7 +143,7 @@ class Progress:
 
     round_started: Callable[[int, int], None] = lambda t, n: None
     chunk: Callable[[int, int, float], None] | None = None  # kept, generated, spent so far
-    round_done: Callable[[dict], None] = lambda record: None
+    round_done: Callable[[RoundRecord], None] = lambda record: None
 
 
 def start_state(plan: Plan, task: Task, seed: int) -> Any:
@@ -158,7 +159,7 @@ def start_state(plan: Plan, task: Task, seed: int) -> Any:
 
 def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanner: Replanner = keep_plan,
             progress: Progress | None = None, before_first_round: Callable[[Any], Plan] | None = None,
-            eval_every: int = 1) -> list[dict]:
+            eval_every: int = 1) -> list[RoundRecord]:
     """Run (or resume) the plan on the task in run_dir (prepared by RunDir.prepare); returns
     every committed round's record. before_first_round sees the fresh state and may return a
     re-solved plan (cost calibration); it is not called when resuming after round 0. The held-out
@@ -180,20 +181,19 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
     predicted = plan.outcome.trajectory
     ratios = plan.outcome.generated / plan.outcome.n
 
-    def evaluate(record: dict) -> None:
-        """Held-out metrics of the current state into the round's record, with their seconds."""
+    def evaluated(record: RoundRecord) -> RoundRecord:
+        """The round's record with the held-out metrics of the current state, and their seconds."""
         started = time.perf_counter()
-        metrics = task.evaluate(state)
-        record["reward"] = float(metrics["reward"])
-        record["metrics"] = {k: float(v) for k, v in metrics.items()}
-        record["seconds"]["evaluate"] = time.perf_counter() - started
+        metrics = {k: float(v) for k, v in task.evaluate(state).items()}
+        seconds = {**record.seconds, "evaluate": time.perf_counter() - started}
+        return dataclasses.replace(record, reward=metrics["reward"], metrics=metrics, seconds=seconds)
 
     def finished(t: int) -> bool:
         """Whether round t is the run's last (nothing planned after it, trimmed, or budget spent)."""
-        return (t + 1 >= len(schedule) or history[-1]["trimmed"]
+        return (t + 1 >= len(schedule) or history[-1].trimmed
                 or not ledger.affordable(generated=1, trained=1, rounds=1))
 
-    while len(history) < len(schedule) and not (history and history[-1]["trimmed"]):
+    while len(history) < len(schedule) and not (history and history[-1].trimmed):
         t = len(history)
         if not ledger.affordable(generated=1, trained=1, rounds=1):
             break
@@ -204,24 +204,20 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
         if result.n_kept:
             state = task.train(state, result.kept)
         generation_reward, generation_reward_se = result.scores.mean_and_se()
-        record = {
-            "round": t, "n": schedule[t], "kept": result.n_kept, "generated": result.generated,
-            "trimmed": result.trimmed, "cost": result.cost, "spent": ledger.spent, "reward": None,
-            "generation_reward": generation_reward, "generation_reward_se": generation_reward_se,
-            "predicted_reward": float(predicted[t + 1]) if t + 1 < len(predicted) else None, "metrics": {},
-            "seconds": {"generate": result.seconds_generating, "train": time.perf_counter() - started,
-                        "evaluate": 0.0},
-        }
-        history.append(record)
+        history.append(RoundRecord(
+            round=t, n=schedule[t], kept=result.n_kept, generated=result.generated, trimmed=result.trimmed,
+            cost=result.cost, spent=ledger.spent, reward=None, generation_reward=generation_reward,
+            generation_reward_se=generation_reward_se, steps=task.train_steps(result.n_kept) if result.n_kept else 0,
+            predicted_reward=float(predicted[t + 1]) if t + 1 < len(predicted) else None,
+            seconds={"generate": result.seconds_generating, "train": time.perf_counter() - started, "evaluate": 0.0}))
         if (t + 1) % eval_every == 0 or finished(t):
-            evaluate(record)
+            history[-1] = evaluated(history[-1])
         update = replanner(plan, history, ledger)
         schedule = schedule[: t + 1] + list(update.schedule)
-        if record["reward"] is None and finished(t):  # the replanner ended the run here
-            evaluate(record)
-        record["schedule"] = schedule[t + 1:]
-        if update.note:
-            record["replan"] = update.note
+        if history[-1].reward is None and finished(t):  # the replanner ended the run here
+            history[-1] = evaluated(history[-1])
+        record = history[-1] = dataclasses.replace(history[-1], schedule=tuple(schedule[t + 1:]),
+                                                   replan=update.note or None)
         engine_state = {"next_round": t + 1, "spent": ledger.spent, "rng": rng.bit_generator.state,
                         "schedule": schedule}
         dist.on_main(functools.partial(rd.commit, record, engine_state, functools.partial(task.save, state)))
@@ -229,9 +225,9 @@ def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanne
     return history
 
 
-def _open_log(rd: RunDir) -> tuple[tuple[dict, Path] | None, list[dict]]:
+def _open_log(rd: RunDir) -> tuple[tuple[dict, Path] | None, list[RoundRecord]]:
     """The last checkpoint (engine state, task folder) and the committed rounds, after finishing a
     commit that was killed halfway."""
     rd.recover()
-    saved = rd.load_checkpoint(len(rd.rounds()))
+    saved = rd.recover_checkpoint(len(rd.rounds()))
     return saved, rd.rounds()

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Callable
 
 from bootstrapper.lock import LOCK_FILE, RunLock, not_writable
-from bootstrapper.runconfig import RunConfig
 from planner.jsonio import atomic_write_json, fsync_dir, read_json, read_jsonl
-from planner.rounds import CHECKS, ENGINE_KEYS, check_rounds
+from planner.rounds import ENGINE_KEYS, RoundRecord, is_schedule, read_rounds
+from planner.runconfig import RunConfig
 from planner.validate import InputError, check_rng_state
 
 CHECKPOINT = "checkpoint"
@@ -152,26 +152,22 @@ class RunDir:
                              "use a new --run-dir")
 
     def run_config(self) -> RunConfig:
-        """run.json, read back strictly (bootstrapper/runconfig.py)."""
-        where = self.path / "run.json"
-        try:
-            return RunConfig.from_dict(read_json(where, "the run's config"))
-        except InputError as e:
-            raise InputError(f"the run's config {where} is damaged: {e}") from None
+        """run.json, read back strictly (planner/runconfig.py)."""
+        return RunConfig.read(self.path / "run.json")
 
     def update_run_config(self, run: RunConfig) -> None:
         atomic_write_json(self.path / "run.json", run.to_json())
 
-    def rounds(self) -> list[dict]:
+    def rounds(self) -> list[RoundRecord]:
         """The committed rounds, in order; a torn, corrupted or out-of-order line is refused."""
         if not self.log_path.exists():
             return []
-        return check_rounds(read_jsonl(self.log_path, "the round log"), f"the round log {self.log_path}", ENGINE_KEYS)
+        return read_rounds(read_jsonl(self.log_path, "the round log"), f"the round log {self.log_path}", ENGINE_KEYS)
 
-    def load_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
-        """The engine state and task-state folder after round committed-1 (None if committed == 0).
-
-        Repairs the one legitimate crash window: a checkpoint one round ahead of the log."""
+    def recover_checkpoint(self, committed: int) -> tuple[dict, Path] | None:
+        """The engine state and task-state folder after round committed-1 (None if committed == 0),
+        after repairing the one legitimate crash window: a checkpoint one round ahead of the log gets
+        the log line it holds appended (the only write of a resume before its first round)."""
         if committed == 0 and not self.checkpoint.exists():
             return None
         engine_file = self.checkpoint / "engine.json"
@@ -181,35 +177,33 @@ class RunDir:
         engine = self._engine_state(engine_file)
         log = self.rounds()
         if engine["next_round"] == committed + 1:
-            check_rounds(log + [engine["record"]], f"{engine_file} (after the log)", ENGINE_KEYS)
+            read_rounds(log + [engine["record"]], f"{engine_file} (after the log)", ENGINE_KEYS)
             self.append(engine["record"])
-        elif engine["next_round"] != committed or _text(engine["record"]) != _text(log[-1]):
+        elif engine["next_round"] != committed or _text(engine["record"].to_json()) != _text(log[-1].to_json()):
             raise InputError(f"the checkpoint {engine_file} is for round {engine['next_round'] - 1}, but the "
                              f"log's last round is {committed - 1}; the run cannot resume")
         return engine, self.checkpoint / "task"
 
     @staticmethod
     def _engine_state(path: Path) -> dict:
-        """engine.json, checked: its round record, the ledger's spending and the RNG state agree and are sound."""
+        """engine.json, checked: its round record (read into a RoundRecord), the ledger's spending and the RNG
+        state agree and are sound."""
         engine = read_json(path, "the checkpoint's engine state")
         damaged = lambda why: InputError(f"the checkpoint's engine state {path} is damaged ({why}); "
                                          "the run cannot resume")
         if not isinstance(engine, dict) or not {"next_round", "spent", "rng", "schedule", "record"} <= set(engine):
             raise damaged("it lacks next_round, spent, rng, schedule or record")
-        record = engine["record"]
-        if not isinstance(record, dict) or not CHECKS["round"][0](record.get("round")):
-            raise damaged("its round record has no round number")
         try:
-            check_rounds([record], "its round record", ENGINE_KEYS, first=record["round"])
+            record = engine["record"] = RoundRecord.from_json(engine["record"], "its round record", ENGINE_KEYS)
         except InputError as e:
             raise damaged(str(e)) from None
-        if engine["next_round"] != record["round"] + 1:
+        if engine["next_round"] != record.round + 1:
             raise damaged(f"next_round {engine['next_round']!r} does not follow its round record's round "
-                          f"{record['round']}")
-        if not CHECKS["schedule"][0](engine["schedule"]):
+                          f"{record.round}")
+        if not is_schedule(engine["schedule"]):
             raise damaged(f"its schedule {engine['schedule']!r} is not a list of whole numbers")
-        if engine["spent"] != engine["record"]["spent"]:
-            raise damaged(f"spent {engine['spent']!r} is not its round record's {engine['record']['spent']!r}")
+        if engine["spent"] != record.spent:
+            raise damaged(f"spent {engine['spent']!r} is not its round record's {record.spent!r}")
         try:
             check_rng_state(engine["rng"], "its random-number state")
         except InputError:
@@ -218,7 +212,7 @@ class RunDir:
             raise damaged("its random-number state was changed after it was written")
         return engine
 
-    def commit(self, record: dict, engine: dict, save_task_state: Callable[[Path], None]) -> None:
+    def commit(self, record: RoundRecord, engine: dict, save_task_state: Callable[[Path], None]) -> None:
         """Make a finished round durable: checkpoint (atomic rename), then its log line. If the disk
         fails first, nothing of the round stays and it is one sentence; if it fails after the rename,
         the round is in the checkpoint and the next start appends its line."""
@@ -230,13 +224,13 @@ class RunDir:
             (tmp / "task").mkdir(parents=True)
             save_task_state(tmp / "task")
             # No atomic write needed inside tmp: the folder is published whole by the rename below.
-            state = {**engine, "record": record, "rng_sha256": _digest(engine["rng"])}
+            state = {**engine, "record": record.to_json(), "rng_sha256": _digest(engine["rng"])}
             (tmp / "engine.json").write_text(json.dumps(state))
             _fsync_tree(tmp)
         except BaseException as e:
             shutil.rmtree(tmp, ignore_errors=True)
             if isinstance(e, OSError):
-                raise self._not_committed(record["round"], e, kept=False) from None
+                raise self._not_committed(record.round, e, kept=False) from None
             raise
         if self.checkpoint.exists():
             os.rename(self.checkpoint, old)  # from here on tmp is whole: recover() promotes it
@@ -245,7 +239,7 @@ class RunDir:
         try:
             self.append(record)
         except OSError as e:
-            raise self._not_committed(record["round"], e, kept=True) from None
+            raise self._not_committed(record.round, e, kept=True) from None
         shutil.rmtree(old, ignore_errors=True)
 
     def _not_committed(self, round_: int, error: OSError, kept: bool) -> InputError:
@@ -296,10 +290,10 @@ class RunDir:
         whole = (_text(record) + "\n").encode() if isinstance(record, dict) else b""
         return cut if whole.startswith(data[cut:]) else None
 
-    def append(self, record: dict) -> None:
+    def append(self, record: RoundRecord) -> None:
         """Append one log line, then fsync; a write that fails partway (a full disk) is cut off
         again, so the log never keeps a torn line."""
-        line = memoryview((_text(record) + "\n").encode())
+        line = memoryview((_text(record.to_json()) + "\n").encode())
         fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(fd).st_size

@@ -8,13 +8,13 @@ from typing import Any, Callable
 
 from bootstrapper import distributed as dist
 from bootstrapper.engine import Progress, execute, keep_plan, start_state
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, make_task
 from planner.limits import check_scale
 from planner.plan import Plan
 from planner.replan import Replan, replan
-from planner.rounds import check_initial
+from planner.rounds import RoundRecord, check_initial
+from planner.runconfig import RunConfig
 from planner.trackers import RoundLogger, hyperparameters
 from planner.validate import InputError, check_seed
 
@@ -72,10 +72,10 @@ class Session:
         rd = self.run_dir
         resuming = rd.open(self.plan_json, self.new_run)
         if resuming:
+            if self.logger:  # a damaged trackers' state is refused before anything is repaired or said
+                self.logger.read_state()
             for note in rd.recover():  # an interrupted commit: a kill or a full disk
                 print(f"plan: {note}", file=sys.stderr)
-            if self.logger:
-                self.logger.read_state()
         if resuming and (rd.checkpoint / "engine.json").exists():
             folder = rd.checkpoint / "task"
             _loads(lambda: self.task.load(folder), f"the run's checkpoint {folder}")
@@ -122,11 +122,11 @@ class Session:
         problem = dataclasses.replace(p, costs=costs, budget=p.budget - measured["seconds"])
         return measured, recommend(problem, seed=self.seed, task=self.plan.task).to_json()
 
-    def refit(self, plan: Plan, history: list[dict], ledger) -> Replan:
+    def refit(self, plan: Plan, history: list[RoundRecord], ledger) -> Replan:
         """The --replan replanner: refit on all rounds so far and re-solve for what is left."""
         return replan(plan, history, ledger.spent, self.run_dir.run_config().initial)
 
-    def run(self, progress: bool = True) -> list[dict]:
+    def run(self, progress: bool = True) -> list[RoundRecord]:
         """Execute or resume; returns the committed rounds."""
         if self.logger and self.resuming:
             dist.on_main(self.logger.start)
@@ -135,25 +135,26 @@ class Session:
                                                    self.refit if self.replanning else keep_plan, hooks,
                                                    self._first_round, self.eval_every))
 
-    def summary(self, history: list[dict]) -> dict:
+    def summary(self, history: list[RoundRecord]) -> dict:
         """The final summary (also `plan execute --json`)."""
         initial = self.run_dir.run_config().initial or {}
-        last = history[-1] if history else {}
+        last = history[-1] if history else None
         return {
-            "rounds_done": len(history), "rounds_planned": len(last.get("schedule", [])) + len(history),
-            "spent": last.get("spent", 0.0), "budget": self.plan.problem.budget,
-            "final_reward": last.get("reward", initial.get("reward")),
+            "rounds_done": len(history), "rounds_planned": len(last.schedule) + len(history) if last else 0,
+            "spent": last.spent if last else 0.0, "budget": self.plan.problem.budget,
+            "final_reward": last.reward if last else initial.get("reward"),
             "predicted_reward": self.plan.predicted_reward, "initial_reward": initial.get("reward"),
-            "trimmed": bool(last.get("trimmed", False)), "task": self.task.name, "seed": self.seed,
+            "trimmed": last.trimmed if last else False, "task": self.task.name, "seed": self.seed,
             "run_dir": str(self.run_dir.path), "processes": dist.world_size(),
         }
 
-    def draw_report(self, history: list[dict]) -> None:
+    def draw_report(self, history: list[RoundRecord]) -> None:
         from bootstrapper.report import plot_run
 
         initial = (self.run_dir.run_config().initial or {}).get("reward", float("nan"))
         predicted0 = float(self.plan.outcome.trajectory[0])
-        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.run_dir.path / "report.png")
+        plot_run(history, self.plan.problem.budget, (initial, predicted0), self.plan.problem.model.r_star,
+                 self.run_dir.path / "report.png")
 
 
 def initial_metrics(task: Task, state: Any) -> dict[str, float]:
@@ -189,14 +190,14 @@ def tracker_logger(log_with: tuple[str, ...], run_dir: RunDir, plan: Callable[[]
 
 
 def with_trackers(logger: RoundLogger | None, run_dir: RunDir, progress: Progress,
-                  run: Callable[[Progress], list[dict]]) -> list[dict]:
+                  run: Callable[[Progress], list[RoundRecord]]) -> list[RoundRecord]:
     """run(progress) with each committed round also logged to the trackers on the main process, then
     any round a killed run committed but did not log; the tracker runs are finished at the end."""
     if logger is None:
         return run(progress)
     shown = progress.round_done
 
-    def done(record: dict) -> None:
+    def done(record: RoundRecord) -> None:
         shown(record)
         if dist.is_main():
             logger.log(run_dir.rounds())
@@ -225,11 +226,11 @@ def tqdm_progress() -> Progress:
         bar.set_postfix(generated=generated, spent=f"{spent:.6g}", refresh=False)
         bar.update(kept - bar.n)
 
-    def done(record: dict) -> None:
+    def done(record: RoundRecord) -> None:
         bar = bars.pop("bar")
-        shown = {"reward": record["reward"]} if record["reward"] is not None else \
-            {"generation reward": record["generation_reward"]}
-        bar.set_postfix(generated=record["generated"], spent=f"{record['spent']:.6g}",
+        shown = {"reward": record.reward} if record.reward is not None else \
+            {"generation reward": record.generation_reward}
+        bar.set_postfix(generated=record.generated, spent=f"{record.spent:.6g}",
                         **{k: "n/a" if v is None else f"{v:.4g}" for k, v in shown.items()})
         bar.close()
 

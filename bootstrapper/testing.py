@@ -15,6 +15,7 @@ rounds that resume after a crash exactly as if never interrupted. Needs pytest (
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,13 +23,14 @@ import numpy as np
 import pytest
 
 from bootstrapper.engine import Progress, execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner.costs import CostModel
 from planner.models import GaussianModel
 from planner.plan import Plan
 from planner.problem import Problem
+from planner.rounds import RoundRecord
+from planner.runconfig import RunConfig
 from planner.schedules import Schedule
 from planner.solvers import free_form
 
@@ -84,8 +86,8 @@ class TaskContract:
         problem = Problem(GaussianModel(), CostModel(1.0, 1.0), 40.0, max_rounds=2)
         plan = Plan(problem, Schedule("free", (3, 4)), "contract", free_form(problem), task=task.name)
 
-        def crash(record: dict) -> None:
-            if record["round"] == 0:
+        def crash(record: RoundRecord) -> None:
+            if record.round == 0:
                 raise Crash
 
         logs = []
@@ -96,6 +98,6 @@ class TaskContract:
                 with pytest.raises(Crash):
                     execute(plan, task, folder, seed=2, progress=progress)
             history = execute(plan, task, folder, seed=2)
-            logs.append([{k: v for k, v in r.items() if k != "seconds"} for r in history])
+            logs.append([dataclasses.replace(r, seconds=None) for r in history])
         assert logs[0] == logs[1] and len(logs[0]) >= 1
-        assert logs[0][-1]["spent"] <= 40.0
+        assert logs[0][-1].spent <= 40.0

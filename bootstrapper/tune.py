@@ -3,7 +3,7 @@ round refit the reward model on the prior's measured rounds pooled with this run
 re-solving the rest of the budget once the fit pins the model down.
 
 Why this design (measured on the Gaussian task from rewards alone, budget 1e4, c_g 1, c_t 3,
-c_r 20; see the README's `plan tune`): separate pilot runs thrown away after the fit left 3.2x the
+c_r 20; see docs/tune.md): separate pilot runs thrown away after the fit left 3.2x the
 oracle plan's final gap, a refit's point estimate replanned every round 3.2x, and a single replan
 after a few rounds 3.5-9.8x (small early rounds give a noisy contraction, and a too-large base
 costs more than a too-small one), while a plan from a vague prior, replanned only when the fit is
@@ -16,23 +16,28 @@ import dataclasses
 from pathlib import Path
 
 from bootstrapper.engine import Progress, execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.session import initial_metrics, tracker_logger, with_trackers
 from bootstrapper.tasks import Task
-from planner.fit import Observations
+from planner.fit import MAX_START_GAP, Observations
 from planner.models import RewardModel, SurrogateModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.replan import Replan, replan
+from planner.rounds import RoundRecord
+from planner.runconfig import RunConfig
+
+VAGUE_A = 0.5  # the vague model halves the gap each round
+VAGUE_PUSH = 0.1  # and pushes it back by a tenth of the starting gap per sample (b = VAGUE_PUSH * gap, gamma 1)
+MIN_GAP = 1e-6  # its starting gap when the starting reward is already 1: the surrogate needs b > 0
 
 
-def prior_model(reward0: float) -> SurrogateModel:
+def vague_model(reward0: float) -> SurrogateModel:
     """A deliberately vague surrogate from the starting reward alone (no task prior): the best
     reward halfway to 1, the gap halved each round, a noise push of a tenth of the gap per sample."""
     r_star = min(1.0, (1.0 + reward0) / 2) if reward0 < 1 else 1.0
-    gap = max(r_star - reward0, 1e-6)
-    return SurrogateModel(r_star, min(gap, 0.999 * r_star), 0.5, 0.1 * gap, 1.0)
+    gap = max(r_star - reward0, MIN_GAP)
+    return SurrogateModel(r_star, min(gap, MAX_START_GAP * r_star), VAGUE_A, VAGUE_PUSH * gap, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,18 +45,18 @@ class Tuned:
     """The plan the run started from, the rounds it ran and the schedule it ended with."""
 
     plan: Plan
-    history: list[dict]
+    history: list[RoundRecord]
 
     @property
     def schedule(self) -> list[int]:
         """Kept samples per round as run (replans included) and still planned, if the run was cut."""
-        return [r["kept"] for r in self.history] + list(self.history[-1]["schedule"] if self.history else [])
+        return [r.kept for r in self.history] + list(self.history[-1].schedule if self.history else [])
 
 
 def tuned_plan(task: Task, problem: Problem, initial: dict, prior: RewardModel | None, trials: int = 0,
                seed: int = 0) -> Plan:
     """The plan for the whole budget from the prior (or a vague one from the starting reward)."""
-    model = prior or prior_model(initial["reward"])
+    model = prior or vague_model(initial["reward"])
     return recommend(dataclasses.replace(problem, model=model), trials=trials, seed=seed, task=task.name)
 
 
@@ -71,7 +76,7 @@ def tune(task: Task, problem: Problem, run_dir: str | Path, seed: int = 0, prior
     plan = tuned_plan(task, problem, initial, prior, trials, seed)
     earlier = [evidence] if evidence is not None else []
 
-    def refit(plan: Plan, history: list[dict], ledger) -> Replan:
+    def refit(plan: Plan, history: list[RoundRecord], ledger) -> Replan:
         return replan(plan, history, ledger.spent, initial, "auto", earlier)
 
     with RunDir(run_dir) as folder:  # locked: a second `plan tune` on run_dir is refused

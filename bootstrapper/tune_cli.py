@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
                  args.eval_every, log_with, progress)
     history = tuned.history
     summary = {"run_dir": args.run_dir, "task": task.name, "seed": args.seed, "budget": problem.budget,
-               "spent": history[-1]["spent"] if history else 0.0, "rounds": len(history),
+               "spent": history[-1].spent if history else 0.0, "rounds": len(history),
                "schedule": tuned.schedule, "planned": list(tuned.plan.schedule.n),
-               "replans": sum(1 for r in history if r.get("replan", {}).get("refit") and "base" in r["replan"]),
-               "final_reward": history[-1]["reward"] if history else None,
+               "replans": sum(1 for r in history if r.replan and r.replan.get("refit") and "base" in r.replan),
+               "final_reward": history[-1].reward if history else None,
                "predicted_reward": tuned.plan.predicted_reward, "model_source": source,
-               "ended_because": history[-1].get("replan", {}).get("reason") if history else None}
+               "ended_because": (history[-1].replan or {}).get("reason") if history else None}
     text = dumps(summary, "the run's summary")
     if args.json:
         print(text)
@@ -87,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"planned {summary['planned']}; ran {summary['schedule']} ({summary['replans']} replans)")
     print(f"spent {summary['spent']:,.1f} of {problem.budget:,.1f}; final reward {summary['final_reward']} "
           f"(the starting plan predicted {tuned.plan.predicted_reward:.6g})")
-    if summary["ended_because"] and not history[-1]["schedule"]:
+    if summary["ended_because"] and not history[-1].schedule:
         print(f"the run ended there: {summary['ended_because']}")
-    last_fit = next((r["replan"]["fit"] for r in reversed(history) if "fit" in r.get("replan", {})), None)
+    last_fit = next((r.replan["fit"] for r in reversed(history) if "fit" in (r.replan or {})), None)
     if last_fit:
         print(f"last refit: {last_fit['method']} model {json.dumps(last_fit['model'])}")
     return 0

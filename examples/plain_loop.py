@@ -26,7 +26,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--budget", type=float, default=2e4, help="cost units, or seconds with --seconds (default 2e4)")
     p.add_argument("--cg", type=float, default=1.0, help="cost (or guessed seconds) per generated sample (default 1)")
     p.add_argument("--ct", type=float, default=3.0, help="cost (or guessed seconds) per kept sample (default 3)")
-    p.add_argument("--cr", type=float, default=0.0, help="cost (or seconds) per round (default 0)")
+    p.add_argument("--c-round", "--cr", type=float, default=0.0, help="cost (or seconds) per round (default 0)")
     p.add_argument("--sigma", type=float, default=1.0, help="true generator spread; the default plan assumes 1")
     p.add_argument("--seconds", action="store_true", help="record measured seconds: the budget and costs are seconds")
     p.add_argument("--state", type=Path, help="checkpoint (JSON) written after every round and resumed from")
@@ -81,7 +81,7 @@ def main() -> None:
     model = Generator(3.0, args.sigma)
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     optimizer.step()  # no gradients yet, so a no-op that pays torch's one-time lazy imports before any timing
-    advisor = Advisor(budget=args.budget, cg=args.cg, ct=args.ct, cost_per_round=args.cr,
+    advisor = Advisor(budget=args.budget, cg=args.cg, ct=args.ct, c_round=args.c_round,
                       initial_reward=evaluate(model), initial_metrics={"theta": float(model.theta.detach())})
     if args.state and args.state.exists():
         saved = json.loads(args.state.read_text())
@@ -98,7 +98,7 @@ def main() -> None:
         advisor.record(kept=len(kept), generated=generated, reward=evaluate(model),
                        metrics={"theta": float(model.theta.detach())}, **(seconds if args.seconds else {}))
         print(f"round {len(advisor.history) - 1}: kept {len(kept)} of {n}, generated {generated}, "
-              f"spent {advisor.spent:.6g}, reward {advisor.history[-1]['reward']:.6f}")
+              f"spent {advisor.spent:.6g}, reward {advisor.history[-1].reward:.6f}")
         if args.state:
             tmp = args.state.with_suffix(".tmp")
             tmp.write_text(json.dumps({"advisor": advisor.state_dict(), "theta": float(model.theta.detach())}))

@@ -72,7 +72,8 @@ def main() -> int:
     print(f"loaded SmolLM2-135M in {time.perf_counter() - started:.0f} s", flush=True)
 
     def prompt(question: str) -> str:
-        return tok.apply_chat_template(build_messages(question, args.shots, ""), add_generation_prompt=True, tokenize=False)
+        messages = build_messages(question, args.shots, "")
+        return tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def complete(questions: list[str], sample: bool) -> list[str]:
         """Answers (cut after "The answer is N."), sampled at temperature 0.7 or greedy."""
@@ -82,7 +83,8 @@ def main() -> int:
             enc = tok([prompt(q) for q in questions[s:s + args.gen_batch]], return_tensors="pt", padding=True,
                       padding_side="left", add_special_tokens=False)
             with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=args.max_new_tokens, pad_token_id=tok.pad_token_id, **options)
+                out = model.generate(**enc, max_new_tokens=args.max_new_tokens, pad_token_id=tok.pad_token_id,
+                                     **options)
             answers += tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         return [cut_after_answer(a) for a in answers]
 
@@ -138,7 +140,7 @@ def main() -> int:
     # closes a fifth of the gap, and a round on n kept answers adds 0.1 / n of noise.
     prior = SurrogateModel(r_star=min(1.0, accuracy + 0.3), g0=0.3, a=0.8, b=0.1)
     try:
-        advisor = Advisor(budget=args.budget, cg=per_sample, ct=per_sample / 2, cost_per_round=eval_seconds,
+        advisor = Advisor(budget=args.budget, cg=per_sample, ct=per_sample / 2, c_round=eval_seconds,
                           model=prior, max_rounds=args.max_rounds, reserve_sd=args.reserve_sd,
                           initial_reward=accuracy)
     except InputError as e:
@@ -156,8 +158,8 @@ def main() -> int:
             advisor.record(kept=len(kept), generated=generated, reward=evaluate(),
                            seconds_generating=generating, seconds_training=training)
             r = advisor.history[-1]
-            print(f"round {r['round']}: kept {r['kept']} of {n}, generated {generated} (cap {cap}), "
-                  f"{generating:.0f} s generating, {training:.0f} s training, held-out accuracy {r['reward']:.3f}, "
+            print(f"round {r.round}: kept {r.kept} of {n}, generated {generated} (cap {cap}), "
+                  f"{generating:.0f} s generating, {training:.0f} s training, held-out accuracy {r.reward:.3f}, "
                   f"spent {advisor.spent:.0f} of {args.budget:.0f} s", flush=True)
     print(advisor.report())
     print(f"total wall time {time.perf_counter() - started:.0f} s")

@@ -44,7 +44,8 @@ for k in n:  # the loop itself: draw, keep with probability R(x) until k are kep
         kept += np.where(keep, x, 0.0); count += keep
     theta = kept / k
 measured = np.sqrt(model.rho) * np.exp(-theta**2 / (2 * model.s2))
-print(f"closed form {model.trajectory(n)[-1]:.6f}   simulation {measured.mean():.6f} ± {measured.std() / np.sqrt(runs):.6f}")"""),
+print(f"closed form {model.trajectory(n)[-1]:.6f}   simulation {measured.mean():.6f} \
+± {measured.std() / np.sqrt(runs):.6f}")"""),
     ("md", """## 2. Theorem 3.1: the best schedule is exponential with base 1 + σ²/κ²
 
 When every kept sample costs the same (c_g = 0 or fixed-ratio selection), the free-form optimum
@@ -80,7 +81,8 @@ for name, g in gaps.items():
     ax.plot(budgets, g, marker="o", label=name)
 ax.set(xscale="log", yscale="log", xlabel="budget", ylabel="predicted gap r* - r"); ax.legend(); plt.show()
 for b, c, e, f in zip(budgets, gaps["constant"], gaps["exponential"], gaps["free"]):
-    print(f"budget {b:>9,.0f}: constant/exponential gap {c / e:4.1f}x, exponential vs free-form {100 * (e - f) / f:+.3f} %")"""),
+    print(f"budget {b:>9,.0f}: constant/exponential gap {c / e:4.1f}x, \
+exponential vs free-form {100 * (e - f) / f:+.3f} %")"""),
     ("md", """## 4. Constant schedules stall (Theorem 4.1)
 
 With the surrogate g_(t+1) = a g_t + b/n_t, a constant n settles at g = b/(n(1−a)) > 0 however
@@ -89,7 +91,8 @@ many rounds are run, while any increasing schedule drives the gap to zero."""),
 
 s = SurrogateModel(r_star=0.9, g0=0.6, a=0.6, b=0.5)
 T = np.arange(40)
-for name, n in (("constant 100", np.full(40, 100.0)), ("linear 100(1+t)", 100 * (1 + T)), ("exponential 100·1.3^t", 100 * 1.3**T)):
+for name, n in (("constant 100", np.full(40, 100.0)), ("linear 100(1+t)", 100 * (1 + T)), \
+("exponential 100·1.3^t", 100 * 1.3**T)):
     plt.plot(s.gaps(n), label=name)
 plt.axhline(s.b / (100 * (1 - s.a)), color="k", ls=":", label="constant's floor b/(n(1-a))")
 plt.yscale("log"); plt.xlabel("round"); plt.ylabel("gap"); plt.legend(); plt.show()"""),
@@ -118,7 +121,7 @@ evaluates, and commits the round (checkpoint + log line) before the next. Here t
 is 1.5 while the plan assumed 1.0, so the measured rewards drift from the prediction."""),
     ("code", """import json
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
+from planner.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 
@@ -163,7 +166,8 @@ the rest of the budget once the fit pins the model down: no pilot run is thrown 
 tuned = tune(task, Problem(DEFAULT_MODEL, CostModel(1.0, 3.0, 20.0), 2e4), work / "tune", seed=0)
 last_fit = [r["replan"]["fit"] for r in tuned.history if "fit" in r.get("replan", {})][-1]
 print(f"planned {list(tuned.plan.schedule.n)}\\nran     {tuned.schedule}")
-print(f"final reward {tuned.history[-1]['reward']:.5f} of r* = {r_star:.5f}; last refit {json.dumps(last_fit['model'])}")"""),
+print(f"final reward {tuned.history[-1]['reward']:.5f} of r* = {r_star:.5f}; \
+last refit {json.dumps(last_fit['model'])}")"""),
     ("md", """## 6. The same loop on a real diffusion model
 The DDPM task denoises real MNIST digits with the shipped UNet (pretrained on another domain,
 scikit-learn's 8×8 digits). The budget is seconds of this CPU: 0.17 s per generated sample,
@@ -187,7 +191,8 @@ for r in rounds:
     print(f"round {r['round']}  kept {r['kept']:4d} of {r['generated']:4d} generated  spent {r['spent']:5.0f} s  "
           f"held-out PSNR {r['metrics']['psnr']:.2f} dB")
 plt.plot([0] + [r["spent"] for r in rounds], psnr, marker="o")
-plt.xlabel("compute spent (s)"); plt.ylabel("held-out PSNR (dB)"); plt.title("DDPM bootstrapping, s = 10"); plt.show()"""),
+plt.xlabel("compute spent (s)"); plt.ylabel("held-out PSNR (dB)"); \
+plt.title("DDPM bootstrapping, s = 10"); plt.show()"""),
 ]
 
 

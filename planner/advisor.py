@@ -33,10 +33,10 @@ ours to stop, so each round comes with a cap, and the round is sized so the cap 
   honouring the cap is safe at any value).
 
 Measured seconds: pass seconds_generating and seconds_training to every record() (or to none).
-Then the budget and cost_per_round are seconds, cg and ct are guesses of seconds per generated
+Then the budget and c_round are seconds, cg and ct are guesses of seconds per generated
 and per kept sample until a round has measured them, and from then on they are the measured
 rates (total seconds generating / samples generated, total seconds training / samples kept, over
-every round so far): a round is charged its measured seconds plus cost_per_round, the plan is
+every round so far): a round is charged its measured seconds plus c_round, the plan is
 re-solved at those rates before replanning (as `plan execute --calibrate` re-solves it), and the
 cap is in samples at those rates, so a round running slower than the ones before can pass it.
 """
@@ -56,7 +56,7 @@ from planner.limits import check_plan, check_scale
 from planner.models import DEFAULT_MODEL, RewardModel, load_model, model_from_json
 from planner.plan import Plan, recommend
 from planner.problem import Problem
-from planner.rounds import check_initial, check_rounds
+from planner.rounds import HISTORY_KEYS, RoundRecord, check_initial, read_rounds
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
 from planner.validate import (
     InputError,
@@ -65,6 +65,7 @@ from planner.validate import (
     check_number,
     check_positive,
     check_unit,
+    is_int,
     is_number,
     require,
 )
@@ -72,23 +73,25 @@ from planner.validate import (
 FORMAT = 1  # of state_dict()
 MAX_SECONDS = 1e9  # most seconds one phase of a round can take (31.7 years)
 STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
-HISTORY_KEYS = ("round", "n", "kept", "generated", "cost", "spent", "reward", "metrics", "seconds", "schedule")
 
 
 class Advisor:
     """How many samples to keep in each round of your own loop so the budget is spent best."""
 
-    def __init__(self, budget: float = 2e5, cg: float = 1.0, ct: float = 3.0, cost_per_round: float = 0.0,
+    def __init__(self, budget: float = 2e5, cg: float = 1.0, ct: float = 3.0, c_round: float = 0.0,
                  model: RewardModel | str | os.PathLike | None = None, selection: str = "proportional",
                  ratio: float = 1.0, batch: int = 1, max_rounds: int = 40, replan: bool = True,
                  reserve_sd: float = 3.0, initial_reward: float | None = None,
                  initial_metrics: Mapping[str, float] | None = None, log_with: str | list[str] | None = None,
-                 log_dir: str | os.PathLike | None = None) -> None:
+                 log_dir: str | os.PathLike | None = None, cost_per_round: float | None = None,
+                 train_batch: int | None = None) -> None:
         """budget in cost units (or seconds, see the module doc); cg / ct per generated / kept
-        sample; cost_per_round per round; model: a RewardModel or a model file (default: the
-        planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
+        sample; c_round per round (cost_per_round: its old name); model: a RewardModel or a model
+        file (default: the planner's Gaussian warm-up); initial_reward / initial_metrics: your evaluation before
         round 0 (optional; the refit uses it, as the engine uses run.json's); log_with / log_dir: the
-        trackers every recorded round goes to and the folder for their files (planner/trackers.py)."""
+        trackers every recorded round goes to and the folder for their files (planner/trackers.py);
+        train_batch: samples per optimizer step of your training, from which a round's steps are
+        derived when record() is not told them (not part of the state_dict: pass it again on resume)."""
         trackers = parse_log_with(log_with, "log_with", log_dir)
         if not isinstance(replan, bool):
             raise InputError(f"replan must be True or False, got {replan!r}")
@@ -96,7 +99,11 @@ class Advisor:
         for name, value in (("batch", batch), ("max_rounds", max_rounds)):
             if isinstance(value, bool):
                 raise InputError(f"{name} must be a whole number, got {value!r}")
-        costs = CostModel(cg, ct, cost_per_round, selection, ratio)
+        if cost_per_round is not None:
+            if c_round:
+                raise InputError("give c_round, or its old name cost_per_round, not both")
+            c_round = cost_per_round
+        costs = CostModel(cg, ct, c_round, selection, ratio)
         check_positive("budget", budget)
         check_scale(budget, costs)
         problem = Problem(_model(model), costs, budget, batch, max_rounds)
@@ -105,12 +112,15 @@ class Advisor:
             if initial_reward is None:
                 raise InputError("initial_metrics need initial_reward as well")
             initial = _metrics(initial_metrics, check_unit("initial_reward", initial_reward), "initial_metrics")
+        if train_batch is not None and (isinstance(train_batch, bool) or not is_int(train_batch) or train_batch < 1):
+            raise InputError(f"train_batch must be a whole number >= 1, got {train_batch!r}")
+        self.train_batch = train_batch
         self.plan: Plan = recommend(problem)  # the plan for the whole budget, as `plan` prints it
         check_plan(self.plan)
         self.replanning = replan
         self.reserve_sd = float(reserve_sd)
         self.initial: dict[str, float] | None = initial
-        self.history: list[dict] = []  # one record per round, as the engine's rounds.jsonl
+        self.history: list[RoundRecord] = []  # one record per round, as the engine's rounds.jsonl
         self.ledger = Ledger(budget, costs)  # cost units (seconds once rounds are timed)
         self.schedule: tuple[int, ...] = self.plan.schedule.n  # kept sizes planned from this round on
         self._asked: int | None = None
@@ -130,16 +140,16 @@ class Advisor:
     @property
     def timed(self) -> bool:
         """True once rounds carry measured seconds: costs and budget are then seconds."""
-        return any(r["seconds"] is not None for r in self.history)
+        return any(r.seconds is not None for r in self.history)
 
     @property
     def costs(self) -> CostModel:
         """The prices in force: the given ones, with cg / ct replaced by measured seconds per sample."""
         given = self.plan.problem.costs
-        timed = [r for r in self.history if r["seconds"] is not None]
+        timed = [r for r in self.history if r.seconds is not None]
         rates = {}
         for price, key, count in (("cg", "generate", "generated"), ("ct", "train", "kept")):
-            seconds, samples = sum(r["seconds"][key] for r in timed), sum(r[count] for r in timed)
+            seconds, samples = sum(r.seconds[key] for r in timed), sum(getattr(r, count) for r in timed)
             if seconds > 0 and samples > 0:
                 rates[price] = seconds / samples
         return dataclasses.replace(given, **rates)
@@ -171,14 +181,19 @@ class Advisor:
 
     def record(self, *, kept: int, generated: int, reward: float | None, seconds_generating: float | None = None,
                seconds_training: float | None = None, metrics: Mapping[str, float] | None = None,
-               generation_reward: float | None = None, generation_reward_se: float | None = None) -> None:
+               generation_reward: float | None = None, generation_reward_se: float | None = None,
+               steps: int | None = None) -> None:
         """Log a finished round (counts in samples, rewards in [0, 1], seconds of wall time), charge
         it to the ledger, then refit and replan the rounds left. reward is your held-out evaluation
         after the round (None if you did not evaluate); generation_reward is the mean reward of the
         samples the round generated (read on the model before its training, at no extra cost) with
         its standard error; under proportional selection it defaults to kept / generated, with the
-        binomial SE (a slight underestimate: rounds stop at their n kept)."""
+        binomial SE (a slight underestimate: rounds stop at their n kept); steps are the optimizer steps
+        the round's training ran (default: derived from train_batch if the Advisor was given one)."""
         kept, generated = check_count("kept", kept), check_count("generated", generated)
+        if steps is None and self.train_batch is not None:
+            steps = math.ceil(kept / self.train_batch)
+        steps = None if steps is None else check_count("steps", steps)
         if generated < kept:
             raise InputError(f"generated={generated} is fewer than kept={kept}: every kept sample was generated")
         if reward is None and metrics is not None:
@@ -189,16 +204,17 @@ class Advisor:
                                                                    generation_reward_se)
         seconds = self._seconds(seconds_generating, seconds_training)
         cost = self.ledger.book(generated, kept, 1, None if seconds is None else seconds["generate"] + seconds["train"])
-        record = {"round": len(self.history), "n": self._asked, "kept": kept, "generated": generated,
-                  "cost": cost, "spent": self.spent, "reward": reward, "generation_reward": generation_reward,
-                  "generation_reward_se": generation_reward_se, "metrics": metrics, "seconds": seconds}
-        self.history.append(record)
+        t, trajectory = len(self.history), self.plan.outcome.trajectory
+        self.history.append(RoundRecord(
+            round=t, n=self._asked, kept=kept, generated=generated,
+            trimmed=self._asked is not None and kept < self._asked, cost=cost, spent=self.spent, reward=reward,
+            metrics=metrics, generation_reward=generation_reward, generation_reward_se=generation_reward_se,
+            seconds=seconds, steps=steps,
+            predicted_reward=float(trajectory[t + 1]) if t + 1 < len(trajectory) else None))
         self.ledger.costs = self.costs  # the measured seconds per sample, once rounds are timed
         update = self._replan()
         self.schedule = update.schedule
-        record["schedule"] = list(update.schedule)
-        if update.note:
-            record["replan"] = update.note
+        self.history[-1] = dataclasses.replace(self.history[-1], schedule=update.schedule, replan=update.note or None)
         self._asked = None
         if self._logger:
             self._logger.log(self.history)
@@ -256,14 +272,14 @@ class Advisor:
         1 / initial_reward when that is more pessimistic (the model alone may be wrong)."""
         if self.costs.selection == "fixed":
             return float(math.ceil(self.costs.ratio * n)), 0.0
-        last = next((r for r in reversed(self.history) if r["kept"] > 0), None)
+        last = next((r for r in reversed(self.history) if r.kept > 0), None)
         if last is None:
             o = self.plan.outcome
             q, widen = float(o.generated[0] / o.n[0]), 1.0
             if self.initial is not None:  # proportional selection accepts at the mean reward: the more pessimistic
                 q = max(q, 1 / self.initial["reward"]) if self.initial["reward"] > 0 else math.inf
         else:
-            q, widen = last["generated"] / last["kept"], 1.0 + n / last["kept"]
+            q, widen = last.generated / last.kept, 1.0 + n / last.kept
         return n * q, math.sqrt(n * q * (q - 1) * widen)
 
     def _sized(self, planned: int) -> int | None:
@@ -281,11 +297,11 @@ class Advisor:
     def summary(self) -> dict:
         """Spending, rounds, the final reward against the plan and its certificate, the latest fit."""
         p = self.plan
-        final = self.history[-1]["reward"] if self.history else (self.initial or {}).get("reward")
-        refits = [r["replan"]["fit"] for r in self.history if r.get("replan", {}).get("refit")]
+        final = self.history[-1].reward if self.history else (self.initial or {}).get("reward")
+        refits = [r.replan["fit"] for r in self.history if r.replan and r.replan.get("refit")]
         fitted_r_star = model_from_json(refits[-1]["model"]).r_star if refits else None
         return {
-            "rounds": len(self.history), "kept": [r["kept"] for r in self.history],
+            "rounds": len(self.history), "kept": [r.kept for r in self.history],
             "spent": self.spent, "budget": self.budget, "unit": "seconds" if self.timed else "cost units",
             "overspent": self.ledger.overspent, "initial_reward": (self.initial or {}).get("reward"),
             "final_reward": final, "plan_model": p.problem.model.to_json(), "predicted_reward": p.predicted_reward,
@@ -293,8 +309,17 @@ class Advisor:
             "regret": None if final is None else p.certificate.reward - final,  # under the plan's model
             "fit": refits[-1] if refits else None, "fitted_r_star": fitted_r_star,
             "fitted_gap": None if fitted_r_star is None or final is None else fitted_r_star - final,
-            "schedule": list(self.schedule),
+            "schedule": list(self.schedule), "stopped": self._stopped(),
         }
+
+    def _stopped(self) -> str | None:
+        """Why the advisor ended the run with budget it could still spend (None while rounds are
+        planned, or when the money is gone)."""
+        if self.schedule or not self.history or not self.ledger.affordable(generated=1, trained=1, rounds=1):
+            return None
+        reason = self.history[-1].get("replan", {}).get("reason", "")
+        return reason if reason.startswith("stopping") else \
+            f"stopped with {self.budget - self.spent:,.6g} left: the plan's rounds are done"
 
     def report(self) -> str:
         """A few lines for people: spent, rounds, reward and regret against the plan, the fitted model."""
@@ -305,19 +330,25 @@ class Advisor:
         if s["final_reward"] is not None:
             lines.append(f"final reward {s['final_reward']:.6g}; the plan ({_describe(s['plan_model'])}) predicted "
                          f"{s['predicted_reward']:.6g} and the best schedule of any shape "
-                         f"{s['certificate_reward']:.6g}: regret {s['regret']:.4g}")
+                         f"{s['certificate_reward']:.6g}: " + (f"regret {s['regret']:.4g}" if s["regret"] > 0 else
+                                                               "no regret (the run beat the plan's model)"))
         if s["fit"] is None:
             lines.append("fitted model: none yet (too few rounds to identify one)")
         else:
-            gap = f", remaining gap r* - r = {s['fitted_gap']:.4g}" if s["fitted_gap"] is not None else ""
+            gap = s["fitted_gap"]
+            said = ("" if gap is None else f", remaining gap r* - r = {gap:.4g}" if gap >= 0 else
+                    "; the measured reward is above this r*, so the fit underestimates what the model can reach")
             lines.append(f"fitted model ({s['fit']['rounds']} rounds): {_describe(s['fit']['model'])}, "
-                         f"r* = {s['fitted_r_star']:.6g}{gap}, one-round rmse {s['fit']['rmse']:.3g}")
+                         f"r* = {s['fitted_r_star']:.6g}{said}, one-round rmse {s['fit']['rmse']:.3g}")
+        if s["stopped"]:
+            lines.append(s["stopped"])
         return "\n".join(lines)
 
     def state_dict(self) -> dict:
         """Everything the advisor knows, as plain JSON-able values, for your checkpoint."""
         return copy.deepcopy({"format": FORMAT, "plan": self.plan.to_json(), "replan": self.replanning,
-                              "reserve_sd": self.reserve_sd, "initial": self.initial, "history": self.history,
+                              "reserve_sd": self.reserve_sd, "initial": self.initial,
+                              "history": [r.to_json() for r in self.history],
                               "spent": self.spent, "schedule": list(self.schedule), "asked": self._asked})
 
     def load_state_dict(self, state: dict) -> None:
@@ -338,11 +369,11 @@ class Advisor:
         initial = None if state["initial"] is None else check_initial(state["initial"], "the Advisor state_dict")
         if not isinstance(state["history"], list):
             raise InputError(f"the Advisor state_dict's history must be a list, got {state['history']!r}")
-        history = check_rounds(copy.deepcopy(state["history"]), "the Advisor state_dict's history", HISTORY_KEYS,
-                               item="entry")
-        if len({r["seconds"] is None for r in history}) > 1:
+        history = read_rounds(copy.deepcopy(state["history"]), "the Advisor state_dict's history", HISTORY_KEYS,
+                              item="entry")
+        if len({r.seconds is None for r in history}) > 1:
             raise InputError("the Advisor state_dict's history has seconds for some rounds and not for others")
-        spent = history[-1]["spent"] if history else 0.0
+        spent = history[-1].spent if history else 0.0
         if state["spent"] != spent:
             raise InputError(f"the Advisor state_dict's spent {state['spent']!r} is not its history's {spent!r}")
         if not isinstance(state["schedule"], list):

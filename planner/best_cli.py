@@ -71,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
         study = optuna.load_study(study_name=args.study, storage=args.storage)
     except Exception as e:  # unknown study, bad URL, unreachable database
         reason = (str(e).strip().splitlines() or [""])[0]
-        raise InputError(f"cannot load study {args.study!r} from {args.storage!r} ({type(e).__name__}: {reason})"
-                         f"{damaged_hint(args.storage)}") from None
+        raise InputError(f"cannot load study {args.study!r} from {args.storage!r} "
+                         f"({type(e).__name__}: {reason}){damaged_hint(args.storage)}") from None
     absent = [key for key in ("problem", "family") if key not in study.user_attrs]
     if absent:
-        raise InputError(f"study {args.study!r} was not made by spendwise (it records no {' and no '.join(absent)})")
+        raise InputError(f"study {args.study!r} was not made by spendwise "
+                         f"(it records no {' and no '.join(absent)})")
     problem = Problem.from_json(study.user_attrs["problem"])
     try:
         schedule = best_schedule(study, family(study.user_attrs["family"]).name)

@@ -42,7 +42,8 @@ def add_problem_arguments(parser: argparse.ArgumentParser, budget_required: bool
     g.add_argument("--budget", type=number, required=budget_required, help="total compute budget (cost units)")
     g.add_argument("--cg", type=number, default=1.0, help="cost per generated sample (default 1)")
     g.add_argument("--ct", type=number, default=3.0, help="cost per trained (kept) sample (default 3)")
-    g.add_argument("--cr", type=number, default=0.0, help="fixed cost per round: reload, eval, checkpoint (default 0)")
+    g.add_argument("--c-round", "--cr", type=number, default=0.0,
+                   help="fixed cost per round: reload, eval, checkpoint (default 0; --cr is its old name)")
     g.add_argument("--model", metavar="FILE.json", help="reward model file (default: Gaussian theta0=3, sigma=kappa=1)")
     g.add_argument("--selection", choices=("proportional", "fixed"), default="proportional",
                    help="keep each sample with probability R (proportional), or k generated per kept (fixed)")
@@ -77,22 +78,30 @@ def problem_from_args(args: argparse.Namespace):
     from planner.problem import Problem
     from planner.validate import check_positive
 
-    for flag in ("budget", "cg", "ct"):
-        check_positive(f"--{flag}", getattr(args, flag))
-    check_positive("--cr", args.cr, allow_zero=True)
+    check_positive("--budget", args.budget)
+    for flag in ("cg", "ct", "c_round"):  # c_g = 0: generation already paid for, or free
+        check_positive(f"--{flag.replace('_', '-')}", getattr(args, flag), allow_zero=True)
+    if args.cg == 0 and args.ct == 0:
+        raise InputError("--cg and --ct cannot both be 0: samples would cost nothing, so there is nothing to budget")
     if args.selection == "fixed" and args.ratio is None:
         raise InputError("--selection fixed needs --ratio K (samples generated per kept sample)")
     model, source = model_from_args(args)
-    costs = CostModel(args.cg, args.ct, args.cr, args.selection, 1.0 if args.ratio is None else args.ratio)
+    costs = CostModel(args.cg, args.ct, args.c_round, args.selection, 1.0 if args.ratio is None else args.ratio)
     check_scale(args.budget, costs)
     return Problem(model, costs, args.budget, args.batch, args.max_rounds), source
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the plan goes: --json, --out, --plot."""
     g = parser.add_argument_group("output")
     g.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     g.add_argument("--out", metavar="PLAN.json", help="write the plan here (atomically); `plan execute` reads it")
     g.add_argument("--plot", metavar="FILE.png", help="plot n_t per round and predicted gap vs budget")
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the plan is for and how it is searched: --task, --seed, --trials, --storage, --study, --certifier."""
+    g = parser.add_argument_group("plan")
     g.add_argument("--task", help="the task the plan is for (recorded in the plan file)")
     g.add_argument("--seed", type=int, default=0, help="seed for the Optuna search (default 0)")
     g.add_argument("--trials", type=int, default=0, help="also run an Optuna search with this many trials")
@@ -104,11 +113,14 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_problem_arguments(parser)
+    add_plan_arguments(parser)
     add_output_arguments(parser)
+    parser.add_argument("--shape", choices=("any", "exponential"), default="any",
+                        help="recommend the best schedule of any shape (default), or the paper's exponential family")
 
 
-def check_output_arguments(args: argparse.Namespace) -> None:
-    """Everything about the output flags that can be wrong, checked before any work."""
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything about the plan and output flags that can be wrong, checked before any work."""
     from planner._imports import need
     from planner.jsonio import check_output_path
     from planner.validate import check_seed
@@ -135,16 +147,16 @@ def run(args: argparse.Namespace) -> int:
     from planner.jsonio import atomic_write_json, dumps
     from planner.limits import check_plan
     from planner.models import DEFAULT_MODEL
-    from planner.plan import best_of_family, compare, recommend
+    from planner.plan import alternatives, best_of_family, compare, recommend
     from planner.report import recommend_report
 
     problem, source = problem_from_args(args)
-    check_output_arguments(args)
+    check_arguments(args)
     plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
-                     certifier=args.certifier, task=args.task)
+                     certifier=args.certifier, task=args.task, shape=args.shape)
     check_plan(plan)
     text = dumps({**plan.to_json(), "model_source": source}, "the plan")
-    others = [best_of_family(plan, name) for name in ("constant", "linear")]
+    others = alternatives(plan) if plan.shapes else [best_of_family(plan, name) for name in ("constant", "linear")]
     if args.plot:
         from planner.plot import plot_plans
 

@@ -3,13 +3,21 @@ from __future__ import annotations
 
 import argparse
 
-from planner.cli import add_output_arguments, add_problem_arguments, check_output_arguments, problem_from_args
+from planner.cli import (
+    add_output_arguments,
+    add_plan_arguments,
+    add_problem_arguments,
+    check_arguments,
+    problem_from_args,
+)
 
-HELP = "the best constant / linear / polynomial / exponential / free-form schedules side by side"  # one line in `plan --help`
+# one line in `plan --help`
+HELP = "the best constant / linear / polynomial / exponential / free-form schedules side by side"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_problem_arguments(parser)
+    add_plan_arguments(parser)
     add_output_arguments(parser)
 
 
@@ -20,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from planner.report import compare_report
 
     problem, _ = problem_from_args(args)
-    check_output_arguments(args)
+    check_arguments(args)
     plans = compare(problem, trials=args.trials, seed=args.seed, certifier=args.certifier, task=args.task)
     for plan in plans:
         check_plan(plan)

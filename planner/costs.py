@@ -54,7 +54,10 @@ class CostModel:
     def per_kept(self, inverse_acceptance: np.ndarray | float = 1.0) -> np.ndarray | float:
         """Cost of one kept sample, c_t + c_g q, with q samples generated per kept one: the ratio k
         under fixed-ratio selection, else E[1/acceptance] (inverse_acceptance; 1, its least, by default)."""
-        return self.ct + self.cg * (self.ratio if self.selection == "fixed" else inverse_acceptance)
+        q = self.ratio if self.selection == "fixed" else inverse_acceptance
+        if self.cg == 0:  # generation is free: q does not matter, even where it is infinite
+            q = np.zeros_like(q, dtype=float) if np.ndim(q) else 0.0
+        return self.ct + self.cg * q
 
     def total(self, model: RewardModel, n: np.ndarray) -> np.ndarray:
         """Expected cost of whole schedules: (..., T) -> (...)."""

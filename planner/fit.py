@@ -30,11 +30,24 @@ import math
 
 import numpy as np
 
+from planner import registry
 from planner.models import GaussianModel, RewardModel, SurrogateModel
+from planner.observations import Observations
 from planner.validate import InputError
 
 GAMMAS = np.round(np.arange(0.25, 3.01, 0.05), 2)  # grid for profiling gamma
 A_MIN, B_MIN = 1e-3, 1e-12  # the fitted surrogate must contract: A_MIN <= a <= 1 - A_MIN, b >= B_MIN
+# The tolerances of the fit, each with why:
+MAX_CONDITION = 1e8  # a design whose scaled columns are worse conditioned cannot be identified from a log
+FLAT = 1e-12  # a regressor varying less than this (relative to the design's largest value) never changes
+CORRECTION_HALVINGS = 30  # halvings of the errors-in-variables correction before dropping it (2^-30 ~ 1e-9)
+POSITIVE = 1e-9  # the corrected X'WX counts as positive definite when its least eigenvalue is this share of its largest
+FGLS_PASSES = 5  # reweighting passes of the feasible generalised least squares
+A_WEIGHTS = (0.01, 0.99)  # a clipped to this range in the noise weights: at 0 or 1 a round's gap term would vanish
+TINY = 1e-300  # keeps a divisor above 0 (an all-zero column, residuals below the reading variance)
+MIN_VARIANCE = 1e-30  # a round's modelled variance floor: keeps every weight finite
+ABOVE_FLOOR = 1e-9  # the fitted r* sits this far above the best reward plus its noise push, so g0 > 0
+MAX_START_GAP = 0.999  # a surrogate's starting gap is at most this share of r*: g0 < r*, as the model requires
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,99 +93,16 @@ class Fit:
                               for e in self.estimates}}
 
 
-@dataclasses.dataclass(frozen=True)
-class Observations:
-    """Transitions across rounds: the reward (and theta, where the task reports it) of the model
-    before and after training on n kept samples. A reward is the held-out evaluation where the
-    round has one, else the free generation reading of the same model (the next round's mean
-    generated score), shifted by the mean paired difference between the two readings. Several
-    runs' transitions can be pooled."""
-
-    n: np.ndarray  # (K,) kept samples of each transition's round
-    before: np.ndarray  # (K,) reward before the round (nan where the log has no reading of it)
-    after: np.ndarray  # (K,) reward after the round
-    theta_before: np.ndarray | None  # (K,) generator mean, for tasks that report "theta"
-    theta_after: np.ndarray | None
-    last: dict  # metrics after the last round of the last run pooled (the state plans start from)
-    after_var: np.ndarray | None = None  # (K,) variance of a generation reading of `after`; 0 held-out
-    before_var: np.ndarray | None = None  # (K,) the same for `before`
-    pending: tuple[float, float] | None = None  # (reading before, n) of a last round with no reading after
-
-    @classmethod
-    def from_log(cls, records: list[dict], initial: dict | None = None) -> "Observations":
-        """From one run's rounds.jsonl records (and its initial metrics from run.json, if known)."""
-        if not records:
-            raise InputError("the round log is empty: there is nothing to fit")
-        try:
-            n = np.array([float(r.get("kept", r.get("n"))) for r in records])
-            generated = np.array([float(r["generated"]) for r in records])
-            held = np.array([_number(r["reward"]) for r in records])  # null: not evaluated (eval_every)
-            gen = np.array([_number(r.get("generation_reward")) for r in records] + [math.nan])
-            gen_se = np.array([_number(r.get("generation_reward_se")) for r in records] + [math.nan])
-            start = _number((initial or {}).get("reward"))
-            thetas = [(initial or {}).get("theta")] + [r.get("metrics", {}).get("theta") for r in records]
-            last = {k: float(v) for k, v in (records[-1].get("metrics") or {}).items()}
-            if "reward" not in last and records[-1]["reward"] is not None:
-                last["reward"] = float(records[-1]["reward"])
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise InputError(f"the round log lacks a number the fit needs ({e.__class__.__name__}: {e})") from None
-        theta = np.array(thetas, dtype=float) if all(t is not None for t in thetas) else None
-        readings = [r[k] for r in records for k in ("reward", "generation_reward") if r.get(k) is not None]
-        if not (np.all(np.isfinite(n)) and np.all(np.isfinite(generated)) and np.all(np.isfinite(readings))) \
-                or (theta is not None and not np.all(np.isfinite(theta))):
-            raise InputError("the round log contains NaN or infinite values; cannot fit")
-        if np.any(n < 0) or np.any(generated < n):
-            raise InputError("the round log has a round with a negative count or fewer generated than kept")
-        # the model after round t is read by round t's evaluation or by round t+1's generated scores
-        both = np.isfinite(held) & np.isfinite(gen[1:])
-        weight = 1.0 / np.maximum(np.nan_to_num(gen_se[1:][both]) ** 2, 1e-12)  # precise readings count more
-        offset = float(np.sum(weight * (held[both] - gen[1:][both])) / np.sum(weight)) if both.any() else 0.0
-        free = ~np.isfinite(held)
-        after = np.where(free, gen[1:] + offset, held)
-        first = start if math.isfinite(start) else gen[0] + offset
-        reward = np.concatenate([[first], after])
-        var = np.concatenate([[0.0 if math.isfinite(start) else np.nan_to_num(gen_se[0]) ** 2],
-                              np.where(free, np.nan_to_num(gen_se[1:]) ** 2, 0.0)])
-        pending = (float(reward[-2]), float(n[-1])) if not math.isfinite(after[-1]) and n[-1] >= 1 else None
-        # a round trimmed to nothing kept did not train, and a model nothing read ends no transition
-        trained = (n >= 1) & np.isfinite(after)
-        pick = lambda a: a[trained]
-        return cls(pick(n), pick(reward[:-1]), pick(reward[1:]), None if theta is None else pick(theta[:-1]),
-                   None if theta is None else pick(theta[1:]), last, after_var=pick(var[1:]),
-                   before_var=pick(var[:-1]), pending=pending)
-
-    @classmethod
-    def pool(cls, runs: list["Observations"]) -> "Observations":
-        """All transitions of several runs (theta only if every run reports it); `last` of the final run."""
-        cat = lambda name: np.concatenate([getattr(o, name) for o in runs])
-        has_theta = all(o.theta_before is not None for o in runs)
-        var = lambda name: np.concatenate([np.zeros(len(o.n)) if getattr(o, name) is None else getattr(o, name)
-                                           for o in runs])
-        return cls(cat("n"), cat("before"), cat("after"), cat("theta_before") if has_theta else None,
-                   cat("theta_after") if has_theta else None, runs[-1].last, after_var=var("after_var"),
-                   before_var=var("before_var"), pending=runs[-1].pending)
-
-    @property
-    def start_reward(self) -> float:
-        """The first known reward: before the first round, else after it."""
-        return float(self.before[0] if np.isfinite(self.before[0]) else self.after[0])
-
-
-def _number(value) -> float:
-    """A reading from a log: a float, or nan where the log holds null (not measured)."""
-    return math.nan if value is None else float(value)
-
-
 def _check_design(X: np.ndarray, names: list[str], what: str) -> None:
     """Refuse a regression that the data cannot identify (too few rows, collinear columns)."""
     rows, cols = X.shape
     if rows < cols + 2:
         raise InputError(f"{what} needs at least {cols + 2} observed transitions between rounds, the log has "
                          f"{rows}; run more rounds")
-    scaled = X / np.maximum(np.abs(X).max(axis=0), 1e-300)
-    if np.linalg.cond(scaled) > 1e8:
+    scaled = X / np.maximum(np.abs(X).max(axis=0), TINY)
+    if np.linalg.cond(scaled) > MAX_CONDITION:
         spread = {name: np.ptp(X[:, i]) for i, name in enumerate(names) if name != "1"}
-        flat = [name for name, s in spread.items() if s <= 1e-12 * max(1.0, np.abs(X).max())]
+        flat = [name for name, s in spread.items() if s <= FLAT * max(1.0, np.abs(X).max())]
         detail = f"{' and '.join(flat)} never change" if flat else "its columns are nearly collinear"
         raise InputError(f"{what} cannot be identified from this log: {detail}; vary n_t across rounds")
 
@@ -181,13 +111,14 @@ def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, noisy: np.ndarray | None =
     """Weighted least squares: coefficients, their covariance, residual variance, residuals. With
     `noisy` (the variance of column 1's measurement error in each row) the normal equations are
     corrected for that error (it would bias the coefficient towards 0): X'WX less sum w var, kept
-    positive definite by halving the correction (at most 30 times, then none) where it would not be."""
+    positive definite by halving the correction (at most CORRECTION_HALVINGS times, then none) where it
+    would not be."""
     normal = (X * w[:, None]).T @ X
     if noisy is not None and np.any(noisy > 0):
         correction = np.zeros_like(normal)
         correction[1, 1] = float(np.sum(w * noisy))
-        for _ in range(30):
-            if np.linalg.eigvalsh(normal - correction).min() > 1e-9 * np.abs(normal).max():
+        for _ in range(CORRECTION_HALVINGS):
+            if np.linalg.eigvalsh(normal - correction).min() > POSITIVE * np.abs(normal).max():
                 break
             correction /= 2
         else:  # the design itself is (nearly) singular: no correction
@@ -302,7 +233,7 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
     # best round sets the floor: a lucky small round (large b/n) would otherwise lift r* far too high.
     best = int(np.nanargmax(obs.after))
     floor = float(obs.after[best] + b_m * obs.n[best] ** -g)
-    model_r_star = min(max(c_m / (1 - a_m), floor + 1e-9), 1.0)
+    model_r_star = min(max(c_m / (1 - a_m), floor + ABOVE_FLOOR), 1.0)
     model = SurrogateModel(model_r_star, _gap(model_r_star, obs.start_reward), a_m, b_m, g)
     rmse, r2 = _quality(r_next, resid)
     r_star_est = _interval("r_star", r_star, se_r, q)
@@ -314,7 +245,7 @@ def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:
 
 
 def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray,
-          reading_var: tuple[np.ndarray, np.ndarray], iterations: int = 5):
+          reading_var: tuple[np.ndarray, np.ndarray], iterations: int = FGLS_PASSES):
     """Regression of the next reward with weights 1 / Var: the round's own noise s^2 (b n^-gamma)
     (2 a g_t + b n^-gamma), its scale s^2 from the residuals, plus the variance of generation
     readings of the next reward and (times a^2) of the previous one (0 for held-out evaluations);
@@ -326,32 +257,46 @@ def _fgls(X: np.ndarray, y: np.ndarray, r_prev: np.ndarray, noise: np.ndarray,
         c, a, b = beta
         r_star = c / (1 - a) if a < 1 else r_prev.max()
         gap = np.maximum(r_star - r_prev, 0.0)
-        push = max(b, 1e-12) * noise
-        shape = np.maximum(push * (2 * min(max(a, 0.01), 0.99) * gap + push), 1e-30)
+        push = max(b, B_MIN) * noise
+        shape = np.maximum(push * (2 * min(max(a, A_WEIGHTS[0]), A_WEIGHTS[1]) * gap + push), MIN_VARIANCE)
         reading = after_var + min(max(a, 0.0), 1.0) ** 2 * before_var
-        scale = max(float(np.mean(resid**2 - reading) / np.mean(shape)), 1e-300)
-        w = 1.0 / np.maximum(shape + reading / scale, 1e-30)
+        scale = max(float(np.mean(resid**2 - reading) / np.mean(shape)), TINY)
+        w = 1.0 / np.maximum(shape + reading / scale, MIN_VARIANCE)
         w = w / w.mean()
     beta, cov, _, resid = _wls(X, y, w, before_var)
     return beta, cov, resid, w
 
 
 def fit(obs: Observations, kind: str = "auto", gamma: float | None = 1.0) -> Fit:
-    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate."""
+    """Fit the Gaussian model where the log allows it (kind auto or gaussian), else the surrogate; any
+    other registered kind by its own classmethod fit(obs) (planner/selection.py picks among them)."""
     if kind == "gaussian" or (kind == "auto" and obs.theta_before is not None):
         return fit_gaussian(obs)
     if kind in ("auto", "surrogate"):
         return fit_surrogate(obs, gamma)
-    raise InputError(f"unknown model kind {kind!r}; choose auto, gaussian or surrogate")
+    own = getattr(registry.load(registry.MODELS, kind, "model kind"), "fit", None)
+    if not callable(own):
+        raise InputError(f"the {kind} model kind brings no fit of its own")
+    return own(obs)
+
+
+def refit(model: RewardModel, obs: Observations, kind: str = "auto") -> Fit:
+    """The refit of a run planned with `model`: its kind's own fit when the kind brings one (a
+    classmethod fit(obs) -> Fit, for a model of another package) and kind is auto, else fit(obs, kind)."""
+    own = getattr(type(model), "fit", None)
+    return own(obs) if callable(own) and kind == "auto" else fit(obs, kind)
 
 
 def _gap(r_star: float, reward: float) -> float:
     """The surrogate's starting gap for an observed reward, kept inside [0, r_star)."""
-    return float(min(max(r_star - reward, 0.0), r_star * 0.999))
+    return float(min(max(r_star - reward, 0.0), r_star * MAX_START_GAP))
 
 
 def restart_model(model: RewardModel, obs: Observations) -> RewardModel:
-    """The fitted model restarted at the last observed state, for planning the rest of a run."""
+    """The fitted model restarted at the last observed state, for planning the rest of a run (by
+    its own restart(obs), for a model of another package that brings one)."""
+    if callable(getattr(model, "restart", None)):
+        return model.restart(obs)
     if isinstance(model, GaussianModel) and "theta" in obs.last:
         return dataclasses.replace(model, theta0=obs.last["theta"])
     if isinstance(model, SurrogateModel):

@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from planner.rounds import FIT_KEYS, check_initial, check_rounds
+from planner.rounds import RoundRecord, read_rounds
 
 HELP = "fit a reward model to a run's rounds.jsonl, with 95 % intervals"  # one line in `plan --help`
 
@@ -25,49 +25,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the fit (model, intervals, rmse, r2) as JSON")
 
 
-def run_config(log: Path) -> dict | None:
-    """The run.json beside a round log, if there is one (checked to be a JSON object)."""
-    from planner.jsonio import read_json
-    from planner.validate import InputError
+def initial_metrics(log: Path) -> dict | None:
+    """The starting model's metrics recorded in the run.json beside a round log, if any (checked)."""
+    from planner.runconfig import RunConfig
 
     path = log.parent / "run.json"
-    if not path.exists():
-        return None
-    run = read_json(path, "run config")
-    if not isinstance(run, dict):
-        raise InputError(f"run config {path} must be a JSON object, not {type(run).__name__}")
-    return run
-
-
-def initial_metrics(log: Path) -> dict | None:
-    """The starting model's metrics recorded in run.json beside a round log, if any (checked)."""
-    run = run_config(log)
-    initial = None if run is None else run.get("initial")
-    return None if initial is None else check_initial(initial, f"run config {log.parent / 'run.json'}")
+    return RunConfig.initial_in(path) if path.exists() else None
 
 
 def logged_task(logs: list[str]) -> str:
     """The one task the runs beside these logs ran (their run.json names it): a prior is for one task."""
+    from planner.runconfig import RunConfig
     from planner.validate import InputError
 
     tasks = set()
     for log in logs:
-        run = run_config(Path(log))
-        if run is None or not isinstance(run.get("task"), str):
+        path = Path(log).parent / "run.json"
+        if not path.exists():
             raise InputError(f"--prior-out needs the run.json beside {log}, which names the task the run was of")
-        tasks.add(run["task"])
+        tasks.add(RunConfig.read(path).task)
     if len(tasks) > 1:
         raise InputError(f"--prior-out: the runs are of tasks {', '.join(sorted(tasks))}; a prior is for one task")
     return tasks.pop()
 
 
-def read_log(path: str, kind: str) -> list[dict]:
+def read_log(path: str, kind: str) -> list[RoundRecord]:
     """A round log, checked: rounds in order, counts whole, rewards in [0, 1], and theta usable."""
     from planner.jsonio import read_jsonl
     from planner.validate import InputError
 
-    records = check_rounds(read_jsonl(path, "round log"), f"round log {path}", FIT_KEYS)
-    has_theta = records and all("theta" in r.get("metrics", {}) for r in records)
+    records = read_rounds(read_jsonl(path, "round log"), f"round log {path}")
+    has_theta = records and all("theta" in r.metrics for r in records)
     if has_theta and kind != "surrogate" and "theta" not in (initial_metrics(Path(path)) or {}):
         raise InputError(f"round log {path} reports theta every round, but no run.json beside it gives theta "
                          "before round 0; copy the run's run.json next to it, or pass --kind surrogate")

@@ -8,6 +8,7 @@ import math
 import os
 import stat
 import tempfile
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -201,7 +202,7 @@ def _coerce(value: Any, hint: Any, what: str) -> Any:
     """Check value against a simple type hint (float, int, str, bool, tuples/lists and Optionals of them)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         hint = next(a for a in args if a is not type(None))

@@ -1,8 +1,10 @@
 """A Plan: the recommended schedule for a problem, its predictions and its certificate.
 
 `recommend` runs the solvers side by side (closed form, grid search, Optuna when asked) on the
-exponential family and keeps the best; `compare` gives the best plan of every strategy at the
-same budget. Plans round-trip through JSON: `plan --out` writes one, `plan execute` reads it.
+exponential family, then (shape "any") the grid search on the other families and a polish over
+schedules of any shape seeded with the best of each (planner/solvers/polish.py), and recommends
+the best; `compare` gives the best plan of every strategy at the same budget. Plans round-trip
+through JSON: `plan --out` writes one, `plan execute` reads it.
 """
 from __future__ import annotations
 
@@ -13,10 +15,15 @@ import math
 from planner.jsonio import from_dict
 from planner.problem import Outcome, Problem
 from planner.schedules import FAMILIES, Schedule
-from planner.solvers import Certificate, free_form, free_schedule, make_solver
+from planner.solvers import Certificate, InfeasibleError, free_form, free_schedule, make_solver
+from planner.solvers.polish import polish
 from planner.validate import InputError, check_count, check_seed
 
 VERSION = 1  # of the plan file format
+SHAPES = ("any", "exponential")  # what recommend searches: every shape, or the paper's family only
+# A shape is recommended over the exponential (and a family over the polish's free-form schedule) only
+# when its predicted gap is smaller by more than this: a regular shape is easier to read and extend.
+PREFER_WITHIN = 1e-4
 
 
 def _percent(gap: float, reference: float) -> float:
@@ -43,6 +50,7 @@ class Plan:
     task: str | None = None
     seed: int = 0
     start: dict | None = None  # where the run starts when not from the task's initial state (plan tune)
+    shapes: tuple[SolverResult, ...] = ()  # the best schedule of every other shape (recommend's shape "any")
 
     @functools.cached_property
     def outcome(self) -> Outcome:
@@ -104,6 +112,7 @@ class Plan:
             "max_rounds": p.max_rounds,
             "solver": self.solver,
             "solvers": [self._solver_json(r) for r in self.solvers],
+            "shapes": [self._solver_json(r) for r in self.shapes],
             "certificate_detail": self.certificate.to_json(),
             "task": self.task,
             "seed": self.seed,
@@ -112,7 +121,8 @@ class Plan:
 
     def _solver_json(self, result: SolverResult) -> dict:
         out = self.problem.outcome(result.schedule.array)
-        return {"solver": result.solver, "param": result.schedule.param, "n0": result.schedule.n0,
+        return {"solver": result.solver, "strategy": result.schedule.strategy, "param": result.schedule.param,
+                "n0": result.schedule.n0,
                 "rounds": result.schedule.rounds, "n": list(result.schedule.n), "predicted_reward": float(out.reward),
                 "gap": float(out.gap), "gap_percent": self.gap_percent(float(out.gap)),
                 "estimate_gap_percent": self.estimate_percent(float(out.gap)),
@@ -129,10 +139,11 @@ class Plan:
                                                         for r in data["schedule"]), data["n0"], data["param"])
             _check_start(data.get("start"))
             certificate = from_dict(Certificate, data["certificate_detail"], "plan certificate")
-            solvers = tuple(SolverResult(s["solver"], Schedule(schedule.strategy, tuple(s["n"]), s["n0"], s["param"]))
-                            for s in data["solvers"])
+            solvers, shapes = (tuple(SolverResult(s["solver"], Schedule(s.get("strategy", "exponential"), tuple(s["n"]),
+                                                                         s["n0"], s["param"]))
+                                     for s in data.get(key, ())) for key in ("solvers", "shapes"))
             return cls(problem, schedule, data["solver"], certificate, solvers, data.get("task"),
-                       check_seed("the plan's seed", data.get("seed", 0)), data.get("start"))
+                       check_seed("the plan's seed", data.get("seed", 0)), data.get("start"), shapes)
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, InputError):
                 raise
@@ -147,25 +158,71 @@ def _check_start(start: object) -> None:
         raise InputError(f"the plan's start must be null or an object with a checkpoint path, got {start!r:.100}")
 
 
+def _gap(problem: Problem, result: SolverResult) -> float:
+    return float(problem.outcome(result.schedule.array).gap)
+
+
 def recommend(problem: Problem, *, trials: int = 0, seed: int = 0, storage: str | None = None,
-              study: str | None = None, certifier: str = "kkt", task: str | None = None) -> Plan:
-    """The best exponential plan found by the closed form, the grid search and (trials > 0) Optuna."""
+              study: str | None = None, certifier: str = "kkt", task: str | None = None,
+              shape: str = "any") -> Plan:
+    """The best exponential plan found by the closed form, the grid search and (trials > 0) Optuna;
+    with shape "any", the best schedule of any shape when it is more than PREFER_WITHIN better."""
+    if shape not in SHAPES:
+        raise InputError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     solvers = {"closed-form": {}, "grid": {}}
     if trials > 0:
         solvers["optuna"] = {"trials": trials, "seed": seed, "storage": storage, "study": study}
     results = tuple(SolverResult(name, make_solver(name, **options).solve(problem, "exponential"))
                     for name, options in solvers.items())
-    best = min(results, key=lambda r: float(problem.outcome(r.schedule.array).gap))
-    return Plan(problem, best.schedule, best.solver, free_form(problem, certifier), results, task, seed)
+    best = min(results, key=lambda r: _gap(problem, r))
+    plan = Plan(problem, best.schedule, best.solver, free_form(problem, certifier), results, task, seed)
+    return plan if shape == "exponential" else _any_shape(plan)
+
+
+def _any_shape(plan: Plan) -> Plan:
+    """The plan with the best schedule of every other family and the polish's (seeded with all of
+    them and the certificate's shape) beside it; the plan's schedule becomes the best of them all,
+    the first in FAMILIES order (exponential first) within PREFER_WITHIN of the least gap."""
+    problem = plan.problem
+    # a coarser grid than the exponential's (16 points, one zoom): these seed the polish, which refines
+    shapes = [SolverResult("grid", make_solver("grid", points=16, zooms=1).solve(problem, name)) for name in FAMILIES
+              if name != "exponential"]
+    starts = [plan.schedule.array] + [r.schedule.array for r in shapes]
+    try:
+        starts.append(free_schedule(problem, plan.certificate).array)
+    except InfeasibleError:  # the certificate's shape has no affordable whole-batch schedule: seeds enough
+        pass
+    shapes.append(SolverResult("polish", Schedule.from_array("free", polish(problem, starts)[0])))
+    mine = SolverResult(plan.solver, plan.schedule)
+    least = min(_gap(problem, r) for r in [mine, *shapes])
+    chosen = next(r for r in [mine, *shapes] if _gap(problem, r) <= least * (1 + PREFER_WITHIN))
+    return dataclasses.replace(plan, schedule=chosen.schedule, solver=chosen.solver, shapes=tuple(shapes))
+
+
+def exponential(plan: Plan) -> Plan:
+    """The plan's best exponential schedule (its solvers' best) as a plan of its own."""
+    if plan.schedule.strategy == "exponential":
+        return dataclasses.replace(plan, shapes=())
+    best = min(plan.solvers, key=lambda r: _gap(plan.problem, r))
+    return dataclasses.replace(plan, schedule=best.schedule, solver=best.solver, shapes=())
+
+
+def alternatives(plan: Plan) -> list[Plan]:
+    """The best plan of every shape but the plan's own, as plans (the exponential first)."""
+    own = plan.schedule.strategy
+    others = [] if own == "exponential" else [exponential(plan)]
+    return others + [dataclasses.replace(plan, schedule=r.schedule, solver=r.solver, solvers=(), shapes=())
+                     for r in plan.shapes if r.schedule.strategy != own]
 
 
 def compare(problem: Problem, *, trials: int = 0, seed: int = 0, certifier: str = "kkt",
             task: str | None = None) -> list[Plan]:
-    """The best plan of each strategy (constant, linear, polynomial, exponential, free) at one budget."""
+    """The best plan of each strategy (constant, linear, polynomial, exponential, free: the best
+    schedule of any shape the polish found) at one budget."""
     best = recommend(problem, trials=trials, seed=seed, certifier=certifier, task=task)
-    certificate = best.certificate
-    plans = [best] + [best_of_family(best, name) for name in FAMILIES if name != "exponential"]
-    plans.append(Plan(problem, free_schedule(problem, certificate), "free-form", certificate, (), task, seed))
+    plans = [exponential(best)] + [p for p in alternatives(best) if p.schedule.strategy != "exponential"]
+    if best.schedule.strategy != "exponential":
+        plans.append(dataclasses.replace(best, shapes=()))
     order = list(FAMILIES) + ["free"]
     return sorted(plans, key=lambda p: order.index(p.schedule.strategy))
 

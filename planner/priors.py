@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.fit import Observations, fit
+from planner.fit import Observations
 from planner.jsonio import read_json
 from planner.models import RewardModel, model_from_json
 from planner.validate import InputError
@@ -34,9 +34,9 @@ class TaskPrior:
     fit: dict  # the fit's estimates, intervals and error (planner.fit.Fit.to_json())
 
     def describe(self) -> str:
-        """One line for people: which prior, fitted to what."""
-        return (f"the {self.task} task's prior, a surrogate fitted to {self.source.get('rounds', '?')} measured "
-                f"rounds ({self.source.get('what', 'see its file')})")
+        """One line for people: which prior, of which model kind, fitted to what."""
+        return (f"the {self.task} task's prior, a {self.model.kind} model fitted to {self.source.get('rounds', '?')} "
+                f"measured rounds ({self.source.get('what', 'see its file')})")
 
     def evidence(self) -> Observations | None:
         """The measured transitions the prior was fitted to, for pooling with a run's own rounds
@@ -52,7 +52,15 @@ class TaskPrior:
                 and np.all(np.isfinite(n)) and np.all(n >= 1) and np.all(np.isfinite(after))):
             raise InputError(f"the {self.task} prior's transitions must be equally long lists with n >= 1 and "
                              "finite rewards")
-        return Observations(n, before, after, None, None, {})
+        steps, run = rows.get("steps"), rows.get("run")
+        try:
+            steps = None if steps is None else np.asarray(steps, dtype=float)
+            run = np.zeros(len(n), dtype=int) if run is None else np.asarray(run, dtype=int)
+        except (TypeError, ValueError):
+            raise InputError(f"the {self.task} prior's transitions' steps and run must be lists of numbers") from None
+        if run.shape != n.shape or (steps is not None and (steps.shape != n.shape or not np.all(steps >= 0))):
+            raise InputError(f"the {self.task} prior's transitions' steps and run must be as long as n, steps >= 0")
+        return Observations(n, before, after, None, None, {}, steps=steps, run=run)
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "task": self.task, "model": self.model.to_json(), "fit": self.fit,
@@ -60,18 +68,25 @@ class TaskPrior:
 
 
 def fit_prior(task: str, runs: list[Observations], source: dict) -> TaskPrior:
-    """The surrogate fitted to several runs' measured rounds pooled (runs of different shapes vary n_t
-    from round to round, which tells the contraction a from the noise b), its source completed with
-    the rounds themselves so that `plan tune` can pool them with a run's own; InputError if the
-    rounds do not pin the surrogate down."""
+    """The model kind that best predicts held-out runs (planner/selection.py), fitted to several runs'
+    measured rounds pooled, its source completed with the rounds themselves so that `plan tune` can
+    pool them with a run's own, and its fit with the selection's scores; InputError if the chosen
+    surrogate is not pinned down by the rounds."""
+    from planner.selection import select
+
     pooled = Observations.pool(runs)
-    fitted = fit(pooled, "surrogate")
+    selection = select(pooled)
+    fitted = selection.chosen.fit
     loose = fitted.unidentified()
     if loose:
-        raise InputError(f"the runs' rounds do not pin the surrogate down: {loose}")
-    transitions = {"n": pooled.n.tolist(), "before": pooled.before.tolist(), "after": pooled.after.tolist()}
+        raise InputError(f"the runs' rounds do not pin the {fitted.method} down: {loose}")
+    transitions = {"n": pooled.n.tolist(), "before": pooled.before.tolist(), "after": pooled.after.tolist(),
+                   "run": pooled.run.tolist()}
+    if pooled.steps is not None:
+        transitions["steps"] = pooled.steps.tolist()
     return TaskPrior(task, fitted.model, {**source, "rounds": len(pooled.n), "runs": len(runs),
-                                          "transitions": transitions}, fitted.to_json())
+                                          "transitions": transitions},
+                     {**fitted.to_json(), "selection": selection.to_json()})
 
 
 def load_prior(path: str | Path, task: str) -> TaskPrior:

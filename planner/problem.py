@@ -53,7 +53,7 @@ class Problem:
         """Expected generated counts, costs and rewards of the schedule(s) n: (..., T)."""
         n = np.asarray(n, dtype=float)
         generated = self.costs.generated(self.model, n)
-        return Outcome(n, generated, self.costs.price(n, generated), self.model.trajectory(n), self.model.r_star)
+        return Outcome(n, generated, self.costs.price(n, generated), self.model.gaps(n), self.model.r_star)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Outcome:
     n: np.ndarray
     generated: np.ndarray
     round_costs: np.ndarray
-    trajectory: np.ndarray  # reward before round 0 and after each round, (..., T+1)
+    gaps: np.ndarray  # r_star - reward before round 0 and after each round, (..., T+1), without cancellation
     r_star: float
 
     @property
@@ -71,9 +71,14 @@ class Outcome:
         return self.round_costs.sum(axis=-1)
 
     @property
+    def trajectory(self) -> np.ndarray:
+        """Reward before round 0 and after each round."""
+        return self.r_star - self.gaps
+
+    @property
     def reward(self) -> np.ndarray:
         return self.trajectory[..., -1]
 
     @property
     def gap(self) -> np.ndarray:
-        return self.r_star - self.reward
+        return self.gaps[..., -1]

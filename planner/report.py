@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from planner.models import DEFAULT_MODEL
-from planner.plan import Plan
+from planner.plan import PREFER_WITHIN, Plan
 
 SHAPES = {"constant": "n_t = n0", "linear": "n_t = n0 (1 + {p:.4g} t)",
           "polynomial": "n_t = n0 (1 + t)^{p:.4g}", "exponential": "n_t = n0 * {p:.4g}^t",
-          "free": "free-form"}
+          "free": "any shape"}
 
 
 def describe_problem(plan: Plan) -> str:
@@ -25,9 +25,9 @@ def schedule_table(plan: Plan) -> str:
     """The per-round table: kept, expected generated, round cost, cumulative cost, predicted reward."""
     rows = [f"{'round':>5} {'kept n_t':>10} {'generated N_t':>14} {'round cost':>12} {'cumulative':>12} "
             f"{'predicted reward':>17}"]
-    for r in plan.to_json()["schedule"]:
-        rows.append(f"{r['round']:>5} {r['n']:>10,} {r['generated']:>14,.1f} {r['cost']:>12,.1f} "
-                    f"{r['cumulative_cost']:>12,.1f} {r['predicted_reward']:>17.7g}")
+    for row in plan.to_json()["schedule"]:
+        rows.append(f"{row['round']:>5} {row['n']:>10,} {row['generated']:>14,.1f} {row['cost']:>12,.1f} "
+                    f"{row['cumulative_cost']:>12,.1f} {row['predicted_reward']:>17.7g}")
     return "\n".join(rows)
 
 
@@ -60,12 +60,33 @@ def recommend_report(plan: Plan, others: list[Plan] | None = None) -> str:
     lines += ["  " + line for line in certificate_words(plan)]
     if plan.schedule.n[0] == plan.problem.batch and plan.problem.costs.c_round == 0:
         lines.append("note: n0 sits at its floor of one batch: with no cost per round, more rounds are always "
-                     "better; pass --cr with your per-round overhead (reload, eval, checkpoint)")
+                     "better; pass --c-round with your per-round overhead (reload, eval, checkpoint)")
+    if plan.shapes and others:
+        lines += ["", shape_words(plan, others)]
     if others:
         lines += ["", "same budget, other shapes (best of each):"]
         for o in others:
             lines.append(f"  {summary_line(o):<62} gap {o.gap:.4g} ({o.gap / plan.gap:.3g}x the plan's)")
     return "\n".join(lines)
+
+
+def shape_words(plan: Plan, others: list[Plan]) -> str:
+    """Which shape won the search over every shape, and by how much."""
+    name = {"free": "any-shape"}
+    if plan.schedule.strategy == "free":
+        exponential = next(o for o in others if o.schedule.strategy == "exponential")
+        family = min((o for o in others if o is not exponential), key=lambda o: o.gap)
+        return (f"shape: a schedule of any shape won (a local search from the best of every family): the best "
+                f"exponential schedule has {exponential.gap / plan.gap:.4g}x its gap, the best "
+                f"{family.schedule.strategy} one {family.gap / plan.gap:.4g}x")
+    runner_up = min(others, key=lambda o: o.gap)
+    other = name.get(runner_up.schedule.strategy, runner_up.schedule.strategy)
+    if runner_up.gap < plan.gap:
+        return (f"shape: {plan.schedule.strategy} won; the best {other} schedule is only "
+                f"{100 * (1 - runner_up.gap / plan.gap):.2g} % better, within the {100 * PREFER_WITHIN:g} % by which "
+                "a regular shape is preferred")
+    return (f"shape: {plan.schedule.strategy} won over every shape searched; the runner-up, {other}, has "
+            f"{runner_up.gap / plan.gap:.4g}x its gap")
 
 
 def certificate_words(plan: Plan) -> list[str]:

@@ -119,13 +119,18 @@ def _size_rows(problem: Problem, shape: np.ndarray, rounds: np.ndarray, only_bes
         # at one batch per round that its acceptance, and so the round's cost, blows up)
         lo, todo = np.where(floor_ok, 0.0, np.nan), np.arange(len(rounds))
         if only_best:
+            # the rows in order of their optimistic gap, in chunks growing 4, 8, 16, ...: each chunk
+            # searched exactly lowers the best gap known, until no row left can beat it
             optimistic = chain.outcome(np.maximum((guess + 4 * margin)[:, None] * shape, batch))[1]
-            first = np.argsort(optimistic)[: max(4, len(rounds) // 50)]
-            chain.last_affordable(first, lo, hi, guess, margin)
-            found = first[np.isfinite(lo[first])]
-            best = min(np.min(floor_gap[floor_ok], initial=np.inf),
-                       np.min(chain.outcome(chain.schedule(lo[found], found), found)[1], initial=np.inf))
-            todo = np.setdiff1d(np.nonzero(optimistic <= best)[0], first)
+            order, best, start, chunk = np.argsort(optimistic), np.min(floor_gap[floor_ok], initial=np.inf), 0, 4
+            while start < len(order) and optimistic[order[start]] <= best:
+                rows = order[start: start + chunk]
+                rows = rows[optimistic[rows] <= best]
+                chain.last_affordable(rows, lo, hi, guess, margin)
+                found = rows[np.isfinite(lo[rows])]
+                best = min(best, np.min(chain.outcome(chain.schedule(lo[found], found), found)[1], initial=np.inf))
+                start, chunk = start + chunk, 2 * chunk
+            todo = np.empty(0, dtype=int)
         chain.last_affordable(todo, lo, hi, guess, margin)
         feasible = np.isfinite(lo)
         top = chain.schedule(np.nan_to_num(lo))
@@ -161,8 +166,8 @@ class _Chain:
         """Expected cost of each row's rounds and the gap after them."""
         _, mask, rounds = self._rows(rows)
         out = self.problem.outcome(n)
-        reward = np.take_along_axis(out.trajectory, rounds[:, None], axis=-1)[:, 0]
-        return np.where(mask, out.round_costs, 0.0).sum(axis=-1), self.problem.model.r_star - reward
+        gap = np.take_along_axis(out.gaps, rounds[:, None], axis=-1)[:, 0]
+        return np.where(mask, out.round_costs, 0.0).sum(axis=-1), gap
 
     def cost(self, n: np.ndarray, rows: np.ndarray) -> np.ndarray:
         cm = self.problem.costs
@@ -222,7 +227,7 @@ def size_family(problem: Problem, shape_fn, params: np.ndarray, rounds: np.ndarr
 def round_counts(max_rounds: int, dense: int = DENSE_ROUNDS) -> np.ndarray:
     """The round counts searched first: every T up to `dense`, then a geometric ladder to max_rounds
     (sizing all of 1..1000 at once would cost 1000 x 1000 rounds per parameter)."""
-    ladder = np.geomspace(dense, max_rounds, dense // 2) if max_rounds > dense else []
+    ladder = np.geomspace(dense, max_rounds, dense // 4) if max_rounds > dense else []
     return np.unique(np.concatenate([np.arange(1, min(max_rounds, dense) + 1), np.round(ladder)])).astype(int)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from planner._imports import need, try_import
 from planner.jsonio import atomic_write_json, read_json
 from planner.plan import Plan
+from planner.rounds import RoundRecord, as_record
 from planner.validate import InputError
 
 TRACKERS = ("tensorboard", "mlflow", "wandb")  # each the name of its Python package and of its spendwise extra
@@ -59,20 +60,21 @@ def parse_log_with(value: str | Sequence[str] | None, flag: str = "--log-with",
     return chosen
 
 
-def round_values(record: Mapping[str, Any], plan: Plan) -> dict[str, float]:
+def round_values(record: RoundRecord | Mapping[str, Any], plan: Plan) -> dict[str, float]:
     """What one round logs: sample counts, spending, rewards (measured, predicted, of the generated
-    samples), every task metric, seconds per phase; a value the round does not have is left out."""
-    t, trajectory = record["round"], plan.outcome.trajectory
-    predicted = record.get("predicted_reward", float(trajectory[t + 1]) if t + 1 < len(trajectory) else None)
-    generated = record["generated"]
+    samples), every task metric, seconds per phase; a value the round does not have is left out. A
+    round that records no prediction (an Advisor's before they did) shows the plan's."""
+    r, trajectory = as_record(record), plan.outcome.trajectory
+    predicted = r.predicted_reward
+    if predicted is None and r.round + 1 < len(trajectory):
+        predicted = float(trajectory[r.round + 1])
     values = {
-        "samples/kept": record["kept"], "samples/generated": generated,
-        "samples/acceptance": record["kept"] / generated if generated else None,
-        "budget/spent": record["spent"], "budget/share_spent": record["spent"] / plan.problem.budget,
-        "reward/measured": record["reward"], "reward/predicted": predicted,
-        "reward/generation": record.get("generation_reward"),
-        **{f"metrics/{k}": v for k, v in record["metrics"].items() if k != "reward"},
-        **{f"seconds/{k}": v for k, v in (record.get("seconds") or {}).items()},
+        "samples/kept": r.kept, "samples/generated": r.generated,
+        "samples/acceptance": r.kept / r.generated if r.generated else None,
+        "budget/spent": r.spent, "budget/share_spent": None if r.spent is None else r.spent / plan.problem.budget,
+        "reward/measured": r.reward, "reward/predicted": predicted, "reward/generation": r.generation_reward,
+        **{f"metrics/{k}": v for k, v in r.metrics.items() if k != "reward"},
+        **{f"seconds/{k}": v for k, v in (r.seconds or {}).items()},
     }
     return {k: float(v) for k, v in values.items() if v is not None}
 
@@ -169,9 +171,10 @@ class RoundLogger:
         self._accelerator = accelerator
         self._save()
 
-    def log(self, rounds: Sequence[Mapping[str, Any]]) -> None:
-        """Log every round of `rounds` (the run so far, in order) that a tracker has not logged yet. A
-        tracker that fails here (a full disk) is one sentence on stderr and logs nothing more; the run goes on."""
+    def log(self, rounds: Sequence[RoundRecord | Mapping[str, Any]]) -> None:
+        """Log every round of `rounds` (the run so far, in order; RoundRecords or their JSON objects) that
+        a tracker has not logged yet. A tracker that fails here (a full disk) is one sentence on stderr
+        and logs nothing more; the run goes on."""
         if self._failed:
             return
         self.start()
@@ -180,8 +183,9 @@ class RoundLogger:
             for tracker in self._accelerator.trackers:  # none off the main process: accelerate starts them there only
                 entry = self._state[tracker.name]
                 for record in rounds[entry["logged"]:]:
-                    tracker.log(round_values(record, plan), step=record["round"])
-                    entry["logged"] = record["round"] + 1
+                    record = as_record(record)
+                    tracker.log(round_values(record, plan), step=record.round)
+                    entry["logged"] = record.round + 1
             self._save()
         except Exception as e:
             self._give_up(e)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 import typing
 from typing import Any
 
@@ -81,7 +82,7 @@ def check_seed(name: str, value: Any) -> int:
 
 def parse_value(text: str, hint: Any, what: str) -> Any:
     """Parse a command-line string (-o KEY=VALUE) into the type named by a dataclass field's hint."""
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
         if text.lower() in ("none", "null", ""):
             return None
         hint = next(a for a in typing.get_args(hint) if a is not type(None))

@@ -7,10 +7,24 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def needs(*modules: str) -> ModuleType:
+    """The last of modules, imported; the calling test (or, at module level, its module) is skipped
+    unless every one imports, naming the spendwise extra that installs it, so a planner-only install
+    runs the rest of the suite."""
+    from planner._imports import EXTRAS
+
+    for module in modules:
+        extra = EXTRAS.get(module, "dev")
+        imported = pytest.importorskip(module, reason=f"needs {module}, from the '{extra}' extra "
+                                                      f"(./install.sh dev installs every extra the tests use)")
+    return imported
 
 
 @pytest.fixture

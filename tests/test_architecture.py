@@ -36,7 +36,8 @@ def imports() -> dict[str, set[str]]:
 def test_planner_imports_nothing_of_bootstrapper():
     graph = imports()
     assert len(graph) > 40  # the walk found the modules
-    wrong = {(a, b) for a, deps in graph.items() for b in deps if a.startswith("planner") and b.startswith("bootstrapper")}
+    wrong = {(a, b) for a, deps in graph.items() for b in deps
+             if a.startswith("planner") and b.startswith("bootstrapper")}
     assert not wrong
     assert any(b.startswith("planner") for b in graph["bootstrapper.session"])  # the walk sees imports
 
@@ -67,7 +68,45 @@ def test_no_test_module_imports_another_test_module():
     tests = {module_name(p): p for p in (ROOT / "tests").rglob("test_*.py")}
     assert len(tests) > 20  # the walk found the test modules
     found = {name: imported_modules(path.read_text()) for name, path in tests.items()}
-    assert "tests.bootstrapper.tasks.helpers.gold_samples" in found["tests.bootstrapper.test_distributed"]  # in LLM_SCRIPT
+    # in LLM_SCRIPT
+    assert "tests.bootstrapper.tasks.helpers.gold_samples" in found["tests.bootstrapper.test_distributed"]
     wrong = {(name, m) for name, modules in found.items() for m in modules
              if m.startswith("tests.") and any(part.startswith("test_") for part in m.split(".")[1:])}
+    assert not wrong
+
+
+# keys of a round record: a subscript or .get with one of them reads a round as a raw dict, unless it is of
+# a summary or a plan's JSON (their fields share names with a round's), which are named as below
+ROUND_KEYS = {"kept", "generated", "trimmed", "generation_reward", "generation_reward_se", "predicted_reward"}
+NOT_ROUNDS = {"summary", "s", "j", "row", "point"}  # a study's result rows and curve points
+READERS = {"read_json", "loads", "load", "open", "read_text"}  # what reads a file's JSON
+
+
+def raw_reads(source: str) -> list[str]:
+    """Where a source reads a round by key (record["kept"], record.get("trimmed")) or reads run.json
+    other than through RunConfig (json.loads(... "run.json" ...))."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        key, of = None, None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key, of = node.slice.value, node.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and node.args and isinstance(node.args[0], ast.Constant)):
+            key, of = node.args[0].value, node.func.value
+        if key in ROUND_KEYS and getattr(of, "id", None) not in NOT_ROUNDS:
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in READERS \
+                and "run.json" in ast.unparse(node):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_reads_a_round_or_run_json_as_a_raw_dict():
+    """Rounds are RoundRecords (planner/rounds.py) and run.json a RunConfig (planner/runconfig.py): every
+    module of the packages, benchmarks and examples reads them through those, never by key."""
+    own = {ROOT / "planner" / "rounds.py", ROOT / "planner" / "runconfig.py"}
+    paths = [p for folder in (*PACKAGES, "benchmarks", "examples") for p in (ROOT / folder).rglob("*.py")
+             if p not in own]
+    assert len(paths) > 60 and raw_reads('r["kept"]; json.loads(open(f / "run.json").read())')  # the test can fail
+    wrong = {str(p.relative_to(ROOT)): hits for p in paths if (hits := raw_reads(p.read_text()))}
     assert not wrong

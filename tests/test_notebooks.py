@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("nbclient")
+nbformat = needs("nbformat")
+needs("nbclient")
 
 
 def build_module():

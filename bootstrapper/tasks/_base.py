@@ -64,6 +64,11 @@ class Task(abc.ABC):
     def train(self, state: Any, kept: Any) -> Any:
         """One pass of training on the kept samples; returns the new state."""
 
+    def train_steps(self, kept: int) -> int | None:
+        """Optimizer steps that `train` runs on `kept` samples (None: the task does not say). Logged with
+        every round, so that a reward model on a step clock can be fitted to the run."""
+        return None
+
     @abc.abstractmethod
     def evaluate(self, state: Any) -> dict[str, float]:
         """Held-out metrics; "reward" (mean reward in [0, 1], what the planner predicts) is required."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,10 @@ class DDPMTask(Task):
     def reward(self, state: DDPMState, batch: Denoised) -> np.ndarray:
         """clip((PSNR - reward_lo) / (reward_hi - reward_lo), 0, 1) against each sample's clean digit."""
         return self._scale(psnr(batch.images, self.digits[batch.source]))
+
+    def train_steps(self, kept: int) -> int:
+        """One Adam step per train_batch of kept samples (a partial last batch is a step)."""
+        return math.ceil(kept / self.config.train_batch)
 
     def train(self, state: DDPMState, kept: Denoised) -> DDPMState:
         """One pass of Adam over the kept samples in a random order (batches of train_batch), updating the EMA."""

@@ -58,6 +58,10 @@ class GaussianTask(Task):
     def reward(self, state: GaussianState, batch: np.ndarray) -> np.ndarray:
         return np.exp(-np.square(batch) / (2 * self.config.kappa**2))
 
+    def train_steps(self, kept: int) -> int:
+        """The MLE update is one step (none when nothing was kept)."""
+        return int(kept > 0)
+
     def train(self, state: GaussianState, kept: np.ndarray) -> GaussianState:
         return GaussianState(float(np.mean(kept)), state.rng)
 

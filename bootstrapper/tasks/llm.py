@@ -214,6 +214,10 @@ class LLMTask(Task):
         """1.0 where the answer's final number equals the gold answer, else 0.0."""
         return np.array([score(s["answer"], s["gold"]) for s in batch], dtype=float)
 
+    def train_steps(self, kept: int) -> int:
+        """One AdamW step per grad_accum micro batches of micro_batch sequences."""
+        return math.ceil(math.ceil(kept / self.config.micro_batch) / self.config.grad_accum)
+
     def train(self, state: LLMState, kept: list[Sample]) -> LLMState:
         """One shuffled pass of SFT over kept with a fresh AdamW, a step every grad_accum micro batches."""
         order = state.rng.permutation(len(kept))
@@ -288,14 +292,16 @@ class LLMTask(Task):
         for s in batch:
             prompt = self.prompt(tok, s["question"])
             target = self._target(tok, prompt, s["question"], s["answer"])
-            rows.append((tok(prompt, add_special_tokens=False).input_ids, tok(target, add_special_tokens=False).input_ids))
+            rows.append((tok(prompt, add_special_tokens=False).input_ids,
+                         tok(target, add_special_tokens=False).input_ids))
         prefix = self._prefix_ids(tok)
         shared = shared_length(prefix, [p for p, _ in rows])
         ids, targets, mask, first = training_batch(rows, shared, tok.pad_token_id)
         cache = expanded(state.model, encode(state.model, prefix[:shared], state.device), shared, len(rows))
         logits = state.model(input_ids=ids.to(state.device), attention_mask=mask.to(state.device), cache=cache,
                              logits_to_keep=ids.shape[1] - first).logits
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), targets[:, first:].flatten().to(state.device))
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(),
+                                                 targets[:, first:].flatten().to(state.device))
         return loss, int((targets != -100).sum())
 
     def _backward(self, state: LLMState, batch: list[Sample], group: int) -> None:

@@ -59,7 +59,8 @@ class Problem:
 TEMPLATES = (
     Template("marbles", "{name} has {a} marbles.",
              (Step("{He} wins {x} more marbles at school.", "+"),),
-             (Step("{He} gives {x} marbles to {friend}.", "-"), Step("Then {he} finds {x} marbles under the couch.", "+")),
+             (Step("{He} gives {x} marbles to {friend}.", "-"),
+              Step("Then {he} finds {x} marbles under the couch.", "+")),
              "How many marbles does {name} have now?"),
     Template("stickers", "{name} buys {a} packs of stickers with {b} stickers in each pack.", (),
              (Step("{He} uses {x} stickers on a poster.", "-"), Step("{friend} gives {him} {x} more stickers.", "+")),

@@ -4,6 +4,11 @@ A reward model maps a schedule of kept samples per round, n of shape (..., T), t
 expected reward after every round, and says how many samples must be generated per kept one
 under proportional selection. Everything is vectorised over the leading axes so thousands of
 candidate schedules are scored in one call.
+
+A model kind of another package may also bring its own refit, which replanning then uses
+(planner.fit.refit, restart_model): a classmethod fit(obs: Observations) -> Fit fitting a model
+of its kind to a run's rounds, and a method restart(obs) -> RewardModel restarting a fitted one
+at the last observed state. planner/testing.py ships the contract a model kind keeps.
 """
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ class RewardModel(Protocol):
     def trajectory(self, n: np.ndarray) -> np.ndarray:
         """Expected reward before round 0 and after each round: (..., T) samples -> (..., T+1)."""
 
+    def gaps(self, n: np.ndarray) -> np.ndarray:
+        """r_star - trajectory(n), computed without cancellation (so a gap of 1e-16 keeps its digits):
+        what plans are compared by."""
+
     def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
         """E[1 / acceptance] in each round, i.e. generated per kept sample under proportional
         selection: (..., T) -> (..., T); inf where the expectation diverges."""
@@ -36,8 +45,8 @@ class RewardModel(Protocol):
         """E[1 / acceptance] in round t of any schedule whose noise term after t rounds is `noise`;
         non-decreasing in noise, so the least noise the budget allows gives a floor on the cost."""
 
-    def best_reward(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """The largest expected reward after `rounds` rounds over noise terms in [low, high]."""
+    def least_gap(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The least expected gap after `rounds` rounds over noise terms in [low, high]."""
 
     def optimal_base(self) -> float:
         """The closed-form best exponential base u* (exact when every kept sample costs the same)."""
@@ -72,4 +81,4 @@ def predict(model: RewardModel, n: np.ndarray) -> np.ndarray:
 
 def gap(model: RewardModel, n: np.ndarray) -> np.ndarray:
     """Expected remaining gap r_star - final reward, the number plans are compared by."""
-    return model.r_star - predict(model, n)
+    return model.gaps(n)[..., -1]

@@ -65,10 +65,18 @@ class GaussianModel:
     def trajectory(self, n: np.ndarray) -> np.ndarray:
         return self._reward(*self.moments(n))
 
+    def gaps(self, n: np.ndarray) -> np.ndarray:
+        return self._gap(*self.moments(n))
+
     def _reward(self, m: np.ndarray, v: np.ndarray) -> np.ndarray:
         """E[r(theta)] for theta ~ N(m, v)."""
         s2 = self.s2
         return np.sqrt(self.rho) * np.sqrt(s2 / (s2 + v)) * np.exp(-np.square(m) / (2 * (s2 + v)))
+
+    def _gap(self, m: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """r_star - E[r(theta)] = sqrt(rho) (1 - exp(log of the rest)), by expm1: no cancellation."""
+        s2 = self.s2
+        return -np.sqrt(self.rho) * np.expm1(-0.5 * np.log1p(v / s2) - np.square(m) / (2 * (s2 + v)))
 
     def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
         m, v = self.moments(n)
@@ -89,11 +97,11 @@ class GaussianModel:
     def noise_inverse_acceptance(self, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
         return self._inverse_acceptance(self.theta0 * self.rho ** np.asarray(t, dtype=float), noise)
 
-    def best_reward(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def least_gap(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         # log E[r] = -log(s2 + v)/2 - m^2 / (2 (s2 + v)) rises with v while s2 + v < m^2, then falls:
         # far from the optimum a noisier model scores higher, so the best v may be above the least.
         m = self.theta0 * self.rho ** np.asarray(rounds, dtype=float)
-        return self._reward(m, np.clip(np.square(m) - self.s2, low, high))
+        return self._gap(m, np.clip(np.square(m) - self.s2, low, high))
 
     def optimal_base(self) -> float:
         """Theorem 3.1: u* = 1 + sigma^2 / kappa^2."""

@@ -54,8 +54,8 @@ class SurrogateModel:
         with np.errstate(divide="ignore"):
             return np.where(r > 0, 1.0 / np.maximum(r, 1e-300), np.inf)
 
-    def best_reward(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        return self.r_star - self.a ** np.asarray(rounds, dtype=float) * self.g0 - low
+    def least_gap(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        return self.a ** np.asarray(rounds, dtype=float) * self.g0 + low
 
     def optimal_base(self) -> float:
         """Minimising sum_t a^(T-1-t) n_t^-gamma at equal cost gives n_t ~ a^(-t/(1+gamma))."""

@@ -115,8 +115,8 @@ def _solve(program, rounds: int) -> None:
 
 def _estimate(problem: Problem, rounds: np.ndarray, method: str,
               iterations: int = 30) -> tuple[float, tuple[float, ...], float]:
-    """The fixed-point free-form schedule of the best T in rounds: (reward, n, cost); reward -inf
-    where none fits the budget."""
+    """The fixed-point free-form schedule of the best T in rounds: (gap, n, cost); gap inf where none
+    fits the budget."""
     cm = problem.costs
     w, gamma, mask = _weights(problem, rounds)
     spendable = np.maximum(problem.budget - rounds * cm.c_round, 0.0)
@@ -131,15 +131,15 @@ def _estimate(problem: Problem, rounds: np.ndarray, method: str,
         n = fill(w, gamma, k, spendable, problem.batch, mask)
     out = problem.outcome(n)
     cost = np.where(mask, out.round_costs, 0.0).sum(axis=-1)
-    reward = np.take_along_axis(out.trajectory, rounds[:, None], axis=-1)[:, 0]
-    reward = np.where(cost <= problem.budget * (1 + 1e-6), reward, -np.inf)
-    i = int(np.argmax(reward))
-    return float(reward[i]), tuple(n[i, : rounds[i]]), float(cost[i])
+    gap = np.take_along_axis(out.gaps, rounds[:, None], axis=-1)[:, 0]
+    gap = np.where(cost <= problem.budget * (1 + 1e-6), gap, np.inf)
+    i = int(np.argmin(gap))
+    return float(gap[i]), tuple(n[i, : rounds[i]]), float(cost[i])
 
 
 def _bound(problem: Problem, iterations: int = 20) -> float:
-    """The largest final reward any affordable schedule (whole batches or not, any T <= max_rounds)
-    is predicted to reach. Row T-1 is the T-round program; its least noise V_T also floors the
+    """The least final gap any affordable schedule (whole batches or not, any T <= max_rounds) is
+    predicted to reach. Row T-1 is the T-round program; its least noise V_T also floors the
     noise after round T of every longer schedule (their first T rounds cost no more), and so
     floors E[1/acceptance] in round T."""
     cm, Tmax, batch = problem.costs, problem.max_rounds, problem.batch
@@ -161,28 +161,37 @@ def _bound(problem: Problem, iterations: int = 20) -> float:
                 break
             q = np.maximum(q, floor)
         most = np.where(mask, w * float(batch) ** -gamma, 0.0).sum(axis=-1)  # one batch per round
-        best = problem.model.best_reward(rounds, least, np.maximum(most, least))
-    return float(np.max(np.where(affordable, best, -np.inf)))
+        best = problem.model.least_gap(rounds, least, np.maximum(most, least))
+    return float(np.min(np.where(affordable, best, np.inf)))
 
 
 def free_form(problem: Problem, method: str = "kkt") -> Certificate:
-    """The free-form estimate (best T by predicted reward; round counts searched as the solvers do)
-    and the bound over every T = 1..max_rounds."""
+    """The free-form estimate (best T by predicted gap; round counts searched as the solvers do)
+    and the bound over every T = 1..max_rounds. A model whose state is not a noise term (the step
+    clock) solves its own any-shape programme instead (planner/models/stepclock.py)."""
+    any_shape = getattr(problem.model, "any_shape", None)
+    if any_shape is not None:
+        n, reward, cost, bound = any_shape(problem)
+        r_star = problem.model.r_star
+        return Certificate("exact", n, reward, float(r_star - reward), cost, bound, float(r_star - bound))
     rounds = round_counts(problem.max_rounds)
     best = _estimate(problem, rounds, method)
     while np.any(np.diff(rounds) > 1):
         rounds = rounds_around(rounds, len(best[1]))
-        best = max(best, _estimate(problem, rounds, method), key=lambda estimate: estimate[0])
-    reward, n, cost = best
-    bound = max(_bound(problem), reward)  # the estimate is reachable, so the bound is at least it
+        best = min(best, _estimate(problem, rounds, method), key=lambda estimate: estimate[0])
+    gap, n, cost = best
+    bound = min(_bound(problem), gap)  # the estimate is reachable, so no bound is above it
     r_star = problem.model.r_star
-    return Certificate(method, tuple(float(x) for x in n), reward, float(r_star - reward), cost, bound,
-                       float(r_star - bound))
+    return Certificate(method, tuple(float(x) for x in n), float(r_star - gap), gap, cost, float(r_star - bound),
+                       bound)
 
 
 def free_schedule(problem: Problem, certificate: Certificate) -> Schedule:
-    """The certificate's shape as an executable plan: whole batches, sized to fit the budget."""
+    """The certificate's shape as an executable plan: whole batches, sized to fit the budget (an
+    exact programme's schedule is whole batches within the budget already)."""
     n = np.asarray(certificate.n)
+    if certificate.method == "exact":
+        return Schedule.from_array("free", n, float(n[0]))
     sized = size(problem, n[None, :] / n[0], np.array([len(n)]))
     if not np.isfinite(sized.gap[0]):
         raise InfeasibleError("the free-form schedule cannot be rounded to whole batches within the budget")

@@ -9,12 +9,12 @@ import pytest
 
 from tests.benchmarks.helpers import bench
 from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_unet
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="the 'before' code is read from git")
 def test_llm_speed_quick(tmp_path) -> None:
-    pytest.importorskip("transformers")
+    needs("transformers")
     model = build_tiny_model(tmp_path / "tiny")
     bench("llm_speed.py", "--quick", "--model-path", str(model), "--threads", "1", "--out", str(tmp_path))
     data = json.loads((tmp_path / "llm_speed_quick.json").read_text())
@@ -34,18 +34,19 @@ def test_llm_speed_quick(tmp_path) -> None:
 
 def test_study_costs_quick(tmp_path) -> None:
     """--study-costs: c_g, c_t and evaluation seconds per repetition, as the study calibrates them."""
-    pytest.importorskip("transformers")
+    needs("transformers")
     from benchmarks.llm_speed import study_costs
 
     args = argparse.Namespace(model_path=str(build_tiny_model(tmp_path / "tiny")), quick=True, reps=1, eval_per_level=2,
                               threads=1)
     costs = study_costs(args)
-    assert [costs[f"median_{k}"] for k in ("cg", "ct", "eval_s")] == [costs["runs"][0][k] for k in ("cg", "ct", "eval_s")]
+    medians = [costs[f"median_{k}"] for k in ("cg", "ct", "eval_s")]
+    assert medians == [costs["runs"][0][k] for k in ("cg", "ct", "eval_s")]
     assert min(costs["runs"][0][k] for k in ("cg", "ct", "eval_s")) > 0
 
 
 def test_ddpm_speed_quick(tmp_path) -> None:
-    pytest.importorskip("diffusers")
+    needs("diffusers")
     tiny_unet().save_pretrained(tmp_path / "unet")
     bench("llm_speed.py", "--task", "ddpm", "--quick", "--model-path", str(tmp_path / "unet"), "--threads", "1",
           "--out", str(tmp_path))

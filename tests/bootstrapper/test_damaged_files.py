@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.session import Session
 from bootstrapper.tasks.gaussian import GaussianTask
 from planner.jsonio import read_json
+from planner.runconfig import RunConfig
 from planner.trackers import RoundLogger
 from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianTask
+from planner.runconfig import RunConfig
 from tests.bootstrapper.conftest import Crash, crash_at, gaussian_plan
 
 
@@ -31,7 +31,8 @@ def test_exponential_plan_beats_constant_in_measured_gap(fast_tmp):
     measured = {}
     for strategy in ("exponential", "constant"):
         plan = gaussian_plan(2e3, strategy)
-        measured[strategy] = np.mean([plan.problem.model.r_star - run(plan, fast_tmp / f"{strategy}{s}", s)[-1]["reward"]
+        r_star = plan.problem.model.r_star
+        measured[strategy] = np.mean([r_star - run(plan, fast_tmp / f"{strategy}{s}", s)[-1]["reward"]
                                       for s in range(100)])
     assert measured["exponential"] < measured["constant"]
 
@@ -106,3 +107,11 @@ def test_eval_every_k_evaluates_every_kth_and_the_last_round(tmp_path):
     same = ("kept", "generated", "spent", "generation_reward")
     assert [[r[k] for k in same] for r in sparse] == [[r[k] for k in same] for r in every]
     assert sparse[-1]["reward"] == every[-1]["reward"]
+
+
+def test_every_round_logs_the_optimizer_steps_its_task_ran(tmp_path):
+    """The Gaussian task's MLE update is one step: each round that kept samples logs steps 1, read
+    back from rounds.jsonl as it was written."""
+    history = run(gaussian_plan(2e3), tmp_path / "run", 0)
+    assert [r.steps for r in history] == [int(r.kept > 0) for r in history] == [1] * len(history)
+    assert [r.steps for r in RunDir(tmp_path / "run").rounds()] == [r.steps for r in history]

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.bootstrapper.conftest import ENV, SLOW, gaussian_plan
-from tests.conftest import ROOT, one_sentence, plan_command, run_cli
+from tests.conftest import ROOT, needs, one_sentence, plan_command, run_cli
 
-pytest.importorskip("matplotlib", reason="most runs here draw report.png, as plan execute does by default")
+needs("matplotlib")
 
 
 def strip(folder: Path) -> list[dict]:
@@ -226,8 +226,9 @@ def plans(tmp_path, plan_file) -> dict[str, str]:
     (broken / "state.json").write_text('{"theta": 1.5, "rng": {"bit_gen')
     paths = {"plan": plan_file}
     for name, start in (("missing-start", tmp_path / "no-such-pilot"), ("damaged-start", broken)):
+        task_config = {"theta0": 3.0, "sigma": 1.0, "kappa": 1.0, "delay": 0.0}
         plan = dataclasses.replace(base, start={"from": "pilot", "checkpoint": str(start),
-                                                "task_config": {"theta0": 3.0, "sigma": 1.0, "kappa": 1.0, "delay": 0.0}})
+                                                "task_config": task_config})
         paths[name] = tmp_path / f"{name}.json"
         paths[name].write_text(json.dumps(plan.to_json()))
     paths["huge"] = tmp_path / "huge.json"

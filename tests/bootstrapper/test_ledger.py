@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bootstrapper.engine import execute, run_round
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task
 from planner import Advisor
@@ -19,6 +18,7 @@ from planner.ledger import BudgetExceeded, Ledger
 from planner.models import GaussianModel
 from planner.plan import Plan
 from planner.problem import Problem
+from planner.runconfig import RunConfig
 from planner.schedules import Schedule
 from planner.solvers import free_form
 
@@ -48,7 +48,8 @@ class CoinTask(Task):
         return {"reward": self.acceptance}
 
     def save(self, state, folder):
-        (folder / "s.json").write_text(json.dumps({"trained": state["trained"], "rng": state["rng"].bit_generator.state}))
+        data = {"trained": state["trained"], "rng": state["rng"].bit_generator.state}
+        (folder / "s.json").write_text(json.dumps(data))
 
     def load(self, folder):
         data = json.loads((folder / "s.json").read_text())

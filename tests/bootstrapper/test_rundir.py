@@ -13,9 +13,10 @@ import pytest
 
 from bootstrapper.engine import Progress, execute
 from bootstrapper.lock import RunLock
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianTask
+from planner.rounds import RoundRecord
+from planner.runconfig import RunConfig
 from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan
 from tests.conftest import fill
@@ -82,7 +83,7 @@ def test_a_short_write_is_cut_off_and_the_round_restored_on_resume(finished, mon
     log = folder / "rounds.jsonl"
     lines = log.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(lines[:-1]))  # as if the last round's line had not been appended
-    record = json.loads((folder / "checkpoint" / "engine.json").read_text())["record"]
+    record = RoundRecord.from_json(json.loads((folder / "checkpoint" / "engine.json").read_text())["record"])
     real_write, calls = os.write, []
 
     def half_then_full(fd, data):

@@ -17,10 +17,10 @@ from planner.cli import main
 from planner.plan import Plan
 from planner.trackers import round_values
 from tests.bootstrapper.conftest import ENV, SLOW, Crash, command, crash_at
-from tests.conftest import one_sentence, plan_command, run_cli
+from tests.conftest import needs, one_sentence, plan_command, run_cli
 
-pytest.importorskip("accelerate")
-pytest.importorskip("tensorboard")
+needs("accelerate")
+needs("tensorboard")
 
 QUIET = ["--no-report", "--no-progress", "--seed", "3"]
 
@@ -109,7 +109,7 @@ def crash_then_resume(plan_file: Path, folder: Path, monkeypatch, *args: str) ->
 
 
 def test_mlflow_file_store_shows_every_round_once_after_a_crash_and_resume(plan_file, tmp_path, monkeypatch):
-    mlflow = pytest.importorskip("mlflow")
+    mlflow = needs("mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # mlflow 3 wants opting in to a file: store
     folder = tmp_path / "run"
@@ -126,7 +126,7 @@ def test_mlflow_file_store_shows_every_round_once_after_a_crash_and_resume(plan_
 
 def test_a_tracker_that_cannot_start_is_one_sentence_before_round_0_and_the_fixed_command_resumes(
         plan_file, tmp_path, monkeypatch, capsys):
-    pytest.importorskip("mlflow")
+    needs("mlflow")
     folder = tmp_path / "run"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "bogus://nowhere")
     assert main(["execute", str(plan_file), "--run-dir", str(folder), *QUIET, "--log-with", "mlflow"]) == 2
@@ -166,7 +166,7 @@ def wandb_records(path: Path):
 
 
 def test_wandb_is_offline_by_default_and_a_resumed_run_keeps_its_id_and_steps(plan_file, tmp_path, monkeypatch):
-    pytest.importorskip("wandb")
+    needs("wandb")
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
@@ -175,7 +175,8 @@ def test_wandb_is_offline_by_default_and_a_resumed_run_keeps_its_id_and_steps(pl
     crash_then_resume(plan_file, folder, monkeypatch, "--log-with", "wandb")
     run_id = state(folder)["wandb"]["run_id"]
     files = sorted((folder / "trackers" / "wandb").glob(f"offline-run-*-{run_id}*/run-{run_id}.wandb"))
-    assert len(files) == 2  # the first run and its resumption, one W&B run id (a resumption in the same second gets "-1")
+    # the first run and its resumption, one W&B run id (a resumption in the same second gets "-1")
+    assert len(files) == 2
     deadline = time.monotonic() + 60  # wandb-core, a process of its own, may still be writing after finish()
     while not all(any(r.WhichOneof("record_type") == "exit" for r in wandb_records(f)) for f in files):
         assert time.monotonic() < deadline, "a W&B run file never got its exit record"
@@ -245,7 +246,7 @@ def test_tune_logs_its_rounds_to_the_trackers(tmp_path):
 def test_under_a_launcher_only_the_main_process_logs(plan_file, tmp_path):
     """`accelerate launch` on 2 CPU processes: one TensorBoard event file, every round once."""
     for module in ("diffusers", "psutil"):  # skip where the launcher tests (test_distributed.py) are skipped
-        pytest.importorskip(module)
+        needs(module)
     from bootstrapper.distributed import TIMEOUT_ENV
 
     env = {k: v for k, v in ENV.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_PORT")}

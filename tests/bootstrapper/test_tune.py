@@ -9,7 +9,6 @@ import pytest
 
 from benchmarks.gaussian_tune import RewardsOnly
 from bootstrapper.engine import execute
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from bootstrapper.tune import tune
@@ -20,6 +19,7 @@ from planner.plan import Plan, recommend
 from planner.priors import load_prior
 from planner.problem import Problem
 from planner.replan import replan
+from planner.runconfig import RunConfig
 from planner.schedules import Schedule
 from planner.solvers import free_form
 from tests.bootstrapper.conftest import Crash, crash_at
@@ -64,7 +64,8 @@ def earlier_runs(folder, problem: Problem) -> list[tuple[str, list[dict]]]:
         schedule = Schedule("exponential", tuple(max(1, round(8 * base**t)) for t in range(7)), 8.0, base)
         plan = Plan(problem, schedule, "hand-picked", free_form(problem), task="gaussian")
         RunDir(folder / f"evidence{i}").prepare(plan.to_json(), RunConfig.for_task(TASK, 100 + i))
-        runs.append((str(folder / f"evidence{i}" / "rounds.jsonl"), execute(plan, TASK, folder / f"evidence{i}", 100 + i)))
+        history = execute(plan, TASK, folder / f"evidence{i}", 100 + i)
+        runs.append((str(folder / f"evidence{i}" / "rounds.jsonl"), history))
     return runs
 
 
@@ -72,7 +73,8 @@ def test_tune_pools_the_evidence_it_is_given_from_its_first_round(fast_tmp):
     """With earlier measured transitions (a prior's rounds) the refit after round 0 already has them
     all plus the run's own, is identified and replans; without them the first rounds keep the plan."""
     initial = TASK.evaluate(TASK.init_state(0))
-    earlier = [rewards_only(history, initial) for _, history in earlier_runs(fast_tmp, Problem(TRUTH, COSTS, 4e4, max_rounds=7))]
+    problem = Problem(TRUTH, COSTS, 4e4, max_rounds=7)
+    earlier = [rewards_only(history, initial) for _, history in earlier_runs(fast_tmp, problem)]
     evidence = Observations.pool(earlier)
     prior = fit(evidence, "surrogate")
     assert prior.unidentified() is None, prior.estimates

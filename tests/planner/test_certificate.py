@@ -9,6 +9,7 @@ from scipy.optimize import minimize
 from planner.models import GaussianModel, SurrogateModel
 from planner.plan import compare
 from planner.solvers import free_form, free_schedule
+from tests.conftest import needs
 from tests.planner.helpers import problem
 
 THEOREM_MODELS = [GaussianModel(3.0, 1.0, 1.0), GaussianModel(1.0, 2.0, 1.0), GaussianModel(3.0, 1.0, 2.0),
@@ -42,7 +43,7 @@ CVXPY_CASES = {
 @pytest.mark.parametrize("case", CVXPY_CASES)
 def test_kkt_certificate_agrees_with_cvxpy(case):
     """Water-filling and a generic conic solver give the same certificate (gaps within 1e-3 relative)."""
-    pytest.importorskip("cvxpy")
+    needs("cvxpy")
     p = problem(**CVXPY_CASES[case])
     kkt, cvx = free_form(p, "kkt"), free_form(p, "cvxpy")
     assert len(kkt.n) == len(cvx.n)

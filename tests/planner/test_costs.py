@@ -58,6 +58,9 @@ def test_generation_is_free_when_cg_is_zero_even_if_acceptance_vanishes():
     n = np.array([0.2, 10.0])  # the second round has infinite expected generation
     assert np.isinf(CostModel(1.0, 1.0).total(model, n))
     assert CostModel(0.0, 2.0, c_round=5.0).total(model, n) == pytest.approx(2.0 * 10.2 + 10.0)
+    q = model.inverse_acceptance(n)
+    assert np.isinf(q[1]) and np.array_equal(CostModel(0.0, 2.0).per_kept(q), [2.0, 2.0])
+    assert CostModel(0.0, 2.0).per_kept() == 2.0
 
 
 def test_costs_are_vectorised():

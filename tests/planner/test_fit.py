@@ -32,9 +32,9 @@ def test_profiled_gamma_is_recovered():
 def gaussian_runs(fast_tmp, count: int):
     """Observations of `count` seeded Gaussian-task runs of the default exponential plan."""
     from bootstrapper.engine import execute
-    from bootstrapper.runconfig import RunConfig
     from bootstrapper.rundir import RunDir
     from bootstrapper.tasks.gaussian import GaussianTask
+    from planner.runconfig import RunConfig
     from tests.bootstrapper.conftest import gaussian_plan
 
     plan, task = gaussian_plan(2e4), GaussianTask()

@@ -33,7 +33,8 @@ def simulated_log(seed: int, eval_every: int, offset: float = 0.0, n: list[int] 
         gap = max(TRUTH.a * gap + push + rng.normal(0, math.sqrt(2 * push * (2 * TRUTH.a * gap + push))), 0.0)
         evaluated = (t + 1) % eval_every == 0 or t == len(n) - 1
         records.append({"round": t, "n": k, "kept": k, "generated": generated,
-                        "generation_reward": reading, "generation_reward_se": math.sqrt(reading * (1 - reading) / generated),
+                        "generation_reward": reading,
+                        "generation_reward_se": math.sqrt(reading * (1 - reading) / generated),
                         "reward": TRUTH.r_star - gap if evaluated else None,
                         "metrics": {"reward": TRUTH.r_star - gap} if evaluated else {}})
     return records, {"reward": TRUTH.r_star - TRUTH.g0}

@@ -202,3 +202,14 @@ def test_malformed_model_file_is_refused(text, tmp_path):
     path.write_text(text)
     with pytest.raises(InputError, match="model file"):
         load_model(str(path))
+
+
+def test_gaps_keep_their_digits_where_the_reward_is_within_rounding_of_r_star():
+    """gaps() is r_star - trajectory() without the subtraction: equal where both are exact, and at a
+    gap of 1e-16 (a huge round) still the series' first term, sqrt(rho) v / (2 s2) for theta0 = 0."""
+    n = np.array([3.0, 7.0, 50.0])
+    for model in (GaussianModel(2.0, 1.3, 0.7), SurrogateModel(0.9, 0.5, 0.6, 0.3, 1.5)):
+        np.testing.assert_allclose(model.gaps(n), model.r_star - model.trajectory(n), rtol=1e-12)
+    model = GaussianModel(0.0, 1.0, 1.0)
+    v = model.rho * model.sigma**2 / 1e15
+    assert model.gaps(np.array([1e15]))[-1] == pytest.approx(model.r_star * v / (2 * model.s2), rel=1e-9)

@@ -13,17 +13,17 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, needs, run_cli
 
-optuna = pytest.importorskip("optuna")
+optuna = needs("optuna")
 PROBLEM = ["--budget", "1e5", "--cg", "1", "--ct", "3"]
 
 
 def worker(storage: str, seed: int, trials: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "planner.cli", *PROBLEM, "--trials", str(trials), "--seed",
-                             str(seed), "--storage", storage, "--study", "shared", "--json"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "planner.cli", *PROBLEM, "--trials", str(trials),
+                             "--seed", str(seed), "--storage", storage, "--study", "shared", "--json"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def test_two_workers_share_one_study_and_match_a_single_process(tmp_path):
@@ -87,7 +87,7 @@ def test_joining_a_study_with_another_problem_is_refused(tmp_path):
 def test_a_shared_study_opens_in_optuna_dashboard_with_readable_trial_attributes(tmp_path):
     """`plan --storage`: optuna-dashboard's own API (its WSGI app, no server) serves the study with each
     trial's base, n0, T and predicted gap (the value is the log of that gap)."""
-    dashboard = pytest.importorskip("optuna_dashboard")
+    dashboard = needs("optuna_dashboard")
     from wsgiref.util import setup_testing_defaults
 
     storage = f"sqlite:///{tmp_path / 'search.db'}"

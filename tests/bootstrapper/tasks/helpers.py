@@ -48,7 +48,8 @@ def build_tiny_model(folder: Path, chat_template: str | None = CHAT_TEMPLATE) ->
              for p in draw_problems(0, level, split, 200)]
     texts += [f"system user assistant {q} {a}" for q, a in SHOTS]
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(),
+                                                 pre_tokenizers.Digits(individual_digits=True)])
     tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=SPECIAL))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>",
                                    bos_token="<|im_start|>", eos_token="<|im_end|>")

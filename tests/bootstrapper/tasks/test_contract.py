@@ -11,7 +11,7 @@ import pytest
 from bootstrapper.tasks import Task, get_task
 from bootstrapper.testing import TaskContract
 from tests.bootstrapper.tasks.helpers import build_tiny_model, tiny_ddpm_task, tiny_unet
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 
 
 def gaussian(tmp: Path) -> Task:
@@ -19,15 +19,15 @@ def gaussian(tmp: Path) -> Task:
 
 
 def ddpm(tmp: Path) -> Task:
-    pytest.importorskip("diffusers")
-    pytest.importorskip("torch").set_num_threads(1)  # tiny models run fastest on one thread
+    needs("diffusers")
+    needs("torch").set_num_threads(1)  # tiny models run fastest on one thread
     tiny_unet().save_pretrained(tmp / "unet")
     return tiny_ddpm_task(str(tmp / "unet"))
 
 
 def llm(tmp: Path) -> Task:
-    pytest.importorskip("transformers")
-    pytest.importorskip("torch").set_num_threads(1)
+    needs("transformers")
+    needs("torch").set_num_threads(1)
     from bootstrapper.tasks.llm import LLMConfig, LLMTask
 
     build_tiny_model(tmp / "llm")

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
+from tests.conftest import needs
+
+torch = needs("torch")
+needs("diffusers")
 from diffusers import DDPMScheduler  # noqa: E402
 
 from bootstrapper.tasks import TaskError, get_task  # noqa: E402
@@ -174,3 +176,13 @@ def test_shipped_checkpoint_matches_its_recorded_psnr() -> None:
     state = task.init_state(seed=0)
     assert sum(p.numel() for p in state.model.parameters()) == 1_062_497
     assert abs(task.evaluate(state)["psnr"] - recorded) < 1.0
+
+
+def test_a_round_runs_one_adam_step_per_train_batch(tiny_path):
+    """train_steps is what train does: ceil(kept / train_batch) Adam steps (a partial batch is one)."""
+    task = tiny_ddpm_task(tiny_path, s=3)  # train_batch 8
+    state = task.init_state(0)
+    adam_steps = lambda: max((float(v["step"]) for v in state.optimizer.state_dict()["state"].values()), default=0)
+    before = adam_steps()
+    state = task.train(state, task.generate(state, 12))
+    assert task.train_steps(12) == 2 and adam_steps() - before == 2

@@ -5,14 +5,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from transformers import AutoTokenizer
 
-from bootstrapper.tasks import TaskError, get_task
-from bootstrapper.tasks.llm import LLMConfig, LLMState, LLMTask
-from bootstrapper.tasks.problems import TEST_NAMES, answer_complete, cut_after_answer, draw_problems, parse_answer
-from planner.jsonio import InputError
-from tests.bootstrapper.tasks.helpers import CHAT_TEMPLATE, build_tiny_model, gold_samples
+from tests.conftest import needs
+
+needs("torch", "transformers", "gguf")
+
+import torch  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
+
+from bootstrapper.tasks import TaskError, get_task  # noqa: E402
+from bootstrapper.tasks.llm import LLMConfig, LLMState, LLMTask  # noqa: E402
+from bootstrapper.tasks.problems import TEST_NAMES, answer_complete, cut_after_answer, draw_problems, parse_answer  # noqa: E402
+from planner.jsonio import InputError  # noqa: E402
+from tests.bootstrapper.tasks.helpers import CHAT_TEMPLATE, build_tiny_model, gold_samples  # noqa: E402
 
 BARE_TEMPLATE = ("{% for message in messages %}{{ message['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")  # no shared start without shots
@@ -91,7 +96,8 @@ def test_loss_is_on_answer_tokens_only(task: LLMTask) -> None:
         t = tok(s["answer"] + "<|im_end|>\n", add_special_tokens=False).input_ids
         with torch.no_grad():
             logits = state.model(torch.tensor([p + t])).logits[0]
-        manual.append(torch.nn.functional.cross_entropy(logits[len(p) - 1:-1], torch.tensor(t), reduction="sum") / len(t))
+        summed = torch.nn.functional.cross_entropy(logits[len(p) - 1:-1], torch.tensor(t), reduction="sum")
+        manual.append(summed / len(t))
         assert task.loss(state, [s]) == pytest.approx(float(manual[-1]), rel=1e-5)
     assert task.loss(state, samples) == pytest.approx(task.loss(state, samples[::-1]), rel=1e-5)
 

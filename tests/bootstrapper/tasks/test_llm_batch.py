@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import pytest
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bootstrapper.tasks.llm_batch import decode, generation_batch, shared_length, training_batch
-from tests.bootstrapper.tasks.helpers import build_tiny_model
+from tests.conftest import needs
+
+needs("torch", "transformers")
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+from bootstrapper.tasks.llm_batch import decode, generation_batch, shared_length, training_batch  # noqa: E402
+from tests.bootstrapper.tasks.helpers import build_tiny_model  # noqa: E402
 
 
 def test_shared_length_leaves_every_prompt_a_token_of_its_own() -> None:

@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from bootstrapper.runconfig import RunConfig
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner.costs import CostModel
 from planner.models import GaussianModel
 from planner.plan import recommend
 from planner.problem import Problem
+from planner.runconfig import RunConfig
 from planner.validate import InputError
 
 

@@ -1,7 +1,8 @@
 """run.json: what a run computes with (task, task options, seed, engine options), checked on
 every resume, and what was measured before its round 0 (the starting model's metrics, the
 calibration and the plan re-solved for it). One frozen dataclass, written by to_json and read
-back strictly by from_dict, for the CLI, plan tune and the studies alike:
+back strictly by from_dict (read: from a file), for the CLI, plan tune, plan fit and the studies alike.
+It lives in planner/ because `plan fit` reads the run.json beside a round log:
 
     RunDir(folder).prepare(plan.to_json(), RunConfig.for_task(task, seed=0))
 """
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any, ClassVar
 
-from planner.jsonio import as_stored, from_dict
+from planner.jsonio import as_stored, from_dict, read_json
 from planner.rounds import check_initial
 from planner.validate import InputError, check_seed
 
@@ -64,6 +66,24 @@ class RunConfig:
     def from_dict(cls, data: Any, what: str = "run config") -> "RunConfig":
         """Read run.json's object strictly: unknown keys, wrong types and bad values are refused."""
         return from_dict(cls, data, what)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "RunConfig":
+        """A run.json file, read strictly; a damaged one is one sentence naming it."""
+        try:
+            return cls.from_dict(read_json(path, "the run's config"))
+        except InputError as e:
+            raise InputError(f"the run's config {path} is damaged: {e}") from None
+
+    @staticmethod
+    def initial_in(path: str | os.PathLike) -> dict | None:
+        """The starting metrics a run.json records (checked), or None. A file holding only them
+        ({"initial": {...}}, e.g. written for the log of one's own loop) is accepted: they are all
+        `plan fit` reads."""
+        data = read_json(path, "run config")
+        if isinstance(data, dict) and set(data) == {"initial"}:
+            return check_initial(data["initial"], f"run config {path}")
+        return RunConfig.read(path).initial
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
