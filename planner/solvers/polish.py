@@ -22,7 +22,8 @@ STEPS = (1.0, 0.5, 0.25, 0.12, 0.06, 0.03, 0.015)  # log-shape moves, coarse to 
 MAX_MOVES = 40  # sizings in all: a bound on the time the polish takes (5-20 ms each at T = 40) ...
 MOVE_ROUNDS = 4000  # ... and on the rounds of a candidate summed over the moves: fewer moves past T = 100
 PAIRS_UP_TO = 24  # batches are moved between every pair of rounds only in schedules this short
-EXCHANGES = 16  # single-batch moves at most, in schedules of up to 64 rounds (in longer ones a batch is nothing)
+EXCHANGES = 16  # single-batch moves at most ...
+EXCHANGE_UP_TO = 64  # ... in schedules this short (in longer ones a batch is nothing)
 
 
 def _hats(rounds: int) -> np.ndarray:
@@ -51,6 +52,7 @@ def _candidates(problem: Problem, n: np.ndarray, step: float) -> tuple[np.ndarra
 
 
 def _outcome(problem: Problem, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected cost and final gap of the schedule(s) n."""
     out = problem.outcome(n)
     return out.cost, out.gap
 
@@ -60,7 +62,7 @@ def _exchange(problem: Problem, n: np.ndarray, gap: float) -> tuple[np.ndarray, 
     move stays affordable and lowers the gap."""
     b, T, limit = problem.batch, len(n), problem.budget * (1 + SLACK)
     eye = np.eye(T) * b
-    for _ in range(EXCHANGES if T <= 64 else 0):
+    for _ in range(EXCHANGES if T <= EXCHANGE_UP_TO else 0):
         moves = [n + eye]
         if T <= PAIRS_UP_TO:
             moves.append((n + eye[:, None, :] - eye[None, :, :]).reshape(-1, T))

@@ -29,14 +29,16 @@ MODEL_FILES = {
     "unknown-kind": {"kind": "poisson", "lam": 1.0}, "kind-not-a-string": {**GAUSSIAN, "kind": ["gaussian"]},
     "unknown-key": {**GAUSSIAN, "mu": 0.0}, "overflow": {**GAUSSIAN, "sigma": 1e200, "kappa": 1e-200},
 }
-# A surrogate whose gap shrinks like n^-3: at budget 1e9 it rounds to 0 (r* reached to 16 digits).
+# A surrogate whose gap shrinks like n^-50 and a^T = 1e-9^T: at budget 1e9 it underflows to 0 (gaps are
+# computed without cancellation, so a gap like n^-3's 6e-26 at 1e9 keeps its digits and plans).
+FAST = {"kind": "surrogate", "r_star": 0.9, "g0": 0.6, "a": 1e-9, "b": 0.2, "gamma": 50.0}
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Directory holding the MODEL_FILES."""
     folder = tmp_path_factory.mktemp("models")
-    for name, content in MODEL_FILES.items():
+    for name, content in {**MODEL_FILES, "fast": FAST}.items():
         (folder / f"{name}.json").write_text(content if isinstance(content, str) else json.dumps(content))
     return folder
 
@@ -186,6 +188,10 @@ FIXED = {
     "budget-1e308-json": (["--budget", "1e308", "--json"], ["--budget", "1e15", "--json"]),
     "cg-1e308": (["--budget", "1e6", "--cg", "1e308"], ["--budget", "1e6", "--cg", "1"]),
     "ct-1e308-json": (["--budget", "1e6", "--ct", "1e308", "--json"], ["--budget", "1e6", "--ct", "3", "--json"]),
+    "gap-below-rounding": (["--budget", "1e9", "--model", "{models}/fast.json", "--json"],
+                           ["--budget", "1e4", "--model", "{models}/fast.json", "--json"]),
+    "compare-gap-below-rounding": (["compare", "--budget", "1e9", "--model", "{models}/fast.json", "--json"],
+                                   ["compare", "--budget", "1e4", "--model", "{models}/fast.json", "--json"]),
     "out-fifo": (["--budget", "1e5", "--out", "{special}/fifo"], ["--budget", "1e5"]),
     "out-link-to-fifo": (["--budget", "1e5", "--out", "{special}/link-to-fifo"], ["--budget", "1e5"]),
     "out-link-to-folder": (["--budget", "1e5", "--out", "{special}/link-to-folder"], ["--budget", "1e5"]),
@@ -324,6 +330,7 @@ def test_messages_name_the_fix(bad_results, places):
     assert './install.sh all (or pip install "spendwise[search]")' in said["trials-without-optuna"]
     assert 'pip install "spendwise[plot]"' in said["plot-without-matplotlib"]
     assert "more than 2^53" in said["budget-1e20-json"] and "NaN" not in said["budget-1e20-json"]
+    assert "floating-point precision" in said["gap-below-rounding"]
     assert "FIFO" in said["out-link-to-fifo"] and "link-to-fifo" in said["out-link-to-fifo"]
     assert "no run.json beside it gives theta" in said["fit-log-away-from-run-json"]
     assert "needs the run.json beside" in said["fit-prior-out-away-from-run-json"]
