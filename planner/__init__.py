@@ -2,12 +2,10 @@
 importing the package (and `plan --help`) stays fast."""
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["Advisor"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Lazy attributes: Advisor is imported from planner.advisor when first asked for."""
     if name == "Advisor":
         from planner.advisor import Advisor

@@ -10,14 +10,18 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import re
-from typing import Iterator
 
 from planner.validate import InputError
 
+TYPE_CHECKING = False  # typing is imported for type checkers only: `plan --help` starts without it
+if TYPE_CHECKING:
+    from typing import Iterator
+
 EXTRAS = {"optuna": "search", "cvxpy": "search", "matplotlib": "plot", "diffusers": "ddpm", "mlxtend": "ddpm",
           "sklearn": "ddpm", "transformers": "llm", "gguf": "llm", "accelerate": "llm", "torch": "all",
-          "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
-NOT_IN_ALL = ("mlflow", "wandb")  # extras that ./install.sh all does not install
+          "safetensors": "all", "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb",
+          "trl": "trl", "datasets": "trl"}
+NOT_IN_ALL = ("mlflow", "wandb", "trl")  # extras that ./install.sh all does not install
 OURS = ("planner", "bootstrapper", "benchmarks")  # a missing module of ours is a bug, not an install step
 
 

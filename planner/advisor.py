@@ -11,26 +11,8 @@ refits and replans with `planner.replan.replan`, the function behind `plan execu
 so the Advisor and the engine give the same schedule for the same history.
 
 The engine stops generating the moment its ledger would pass the budget; a user's loop is not
-ours to stop, so each round comes with a cap, and the round is sized so the cap rarely binds:
-* generation_cap: the most samples the round may generate and still pay for training the n it
-  keeps plus the round's fixed cost out of what is left. A loop that stops generating at the
-  cap (and keeps at most n) never passes the budget.
-* reserve: the round asked for is the planned n_t cut down, in whole batches, until its expected
-  generated count plus `reserve_sd` standard deviations fits under that cap. Under proportional
-  selection the count generated for n kept is negative binomial, mean n q and variance
-  n q (q - 1), with q the generated-per-kept ratio of the last round; q measured on k kept
-  samples is itself uncertain, which multiplies the variance by 1 + n / k. Round 0 has no
-  measurement: q is the plan's, or 1 / initial_reward when that is larger (proportional
-  selection accepts at the mean reward). Fixed-ratio rounds generate exactly ceil(r n).
-* the bound, exactly: a loop that generates until n are kept passes the budget in a round
-  exactly when that round's acceptance (kept / generated) is below acceptance_floor =
-  n / generation_cap, and then by c_g times its excess over the cap. From round 1 on the floor
-  sits reserve_sd sd below the acceptance just measured, so this is rare; round 0's floor rests
-  on the model (and initial_reward), so a wrong model without initial_reward can pass the budget
-  there without bound as the true acceptance goes to 0. The reserve costs about reserve_sd sd
-  of the last round's generation; on a budget that pays for only a round or two of high-variance
-  generation it can leave nothing affordable, and a smaller reserve_sd is the remedy (a loop
-  honouring the cap is safe at any value).
+ours to stop, so each round comes with a cap (generation_cap), and the round is sized so the cap
+rarely binds (planner/advisor_sizing.py: the reserve, and exactly when a loop passes the budget).
 
 Measured seconds: pass seconds_generating and seconds_training to every record() (or to none).
 Then the budget and c_round are seconds, cg and ct are guesses of seconds per generated
@@ -42,7 +24,6 @@ cap is in samples at those rates, so a round running slower than the ones before
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import os
@@ -50,18 +31,20 @@ from collections.abc import Mapping
 
 import planner.replan as replanning
 from planner import registry
+from planner.advisor_report import report, summarize
+from planner.advisor_sizing import forecast, round_size
+from planner.advisor_state import AdvisorState
 from planner.costs import CostModel
 from planner.ledger import Ledger
 from planner.limits import check_plan, check_scale
-from planner.models import DEFAULT_MODEL, RewardModel, load_model, model_from_json
+from planner.models import DEFAULT_MODEL, RewardModel, load_model
 from planner.plan import Plan, recommend
 from planner.problem import Problem
-from planner.rounds import HISTORY_KEYS, RoundRecord, check_initial, read_rounds
+from planner.rounds import RoundRecord
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
 from planner.validate import (
     InputError,
     check_count,
-    check_depth,
     check_number,
     check_positive,
     check_unit,
@@ -70,9 +53,7 @@ from planner.validate import (
     require,
 )
 
-FORMAT = 1  # of state_dict()
 MAX_SECONDS = 1e9  # most seconds one phase of a round can take (31.7 years)
-STATE_KEYS = ("plan", "replan", "reserve_sd", "initial", "history", "spent", "schedule", "asked")
 
 
 class Advisor:
@@ -266,132 +247,38 @@ class Advisor:
         return mean + self.reserve_sd * sd
 
     def _forecast(self, n: int) -> tuple[float, float]:
-        """Mean and sd of the count generated for n kept. Fixed ratio: exactly ceil(k n).
-        Proportional: negative binomial with q generated per kept sample, q measured on the last
-        round that kept any (its error widens the sd); for round 0 the plan's expectation, or
-        1 / initial_reward when that is more pessimistic (the model alone may be wrong)."""
-        if self.costs.selection == "fixed":
-            return float(math.ceil(self.costs.ratio * n)), 0.0
-        last = next((r for r in reversed(self.history) if r.kept > 0), None)
-        if last is None:
-            o = self.plan.outcome
-            q, widen = float(o.generated[0] / o.n[0]), 1.0
-            if self.initial is not None:  # proportional selection accepts at the mean reward: the more pessimistic
-                q = max(q, 1 / self.initial["reward"]) if self.initial["reward"] > 0 else math.inf
-        else:
-            q, widen = last.generated / last.kept, 1.0 + n / last.kept
-        return n * q, math.sqrt(n * q * (q - 1) * widen)
+        """Mean and sd of the count generated for n kept (planner/advisor_sizing.py)."""
+        return forecast(n, self.costs, self.history, self.plan.outcome, self.initial)
 
     def _sized(self, planned: int) -> int | None:
         """The most whole batches, up to planned, whose needed generation fits under the cap."""
-        batch = self.plan.problem.batch
-        low, high = 0, planned // batch
-        while low < high:  # fitting is monotone in n: bisect on the number of batches
-            mid = (low + high + 1) // 2
-            fits = self._needed(mid * batch) <= self.ledger.generation_cap(mid * batch)
-            low, high = (mid, high) if fits else (low, mid - 1)
-        return low * batch if low else None
+        return round_size(planned, self.plan.problem.batch, self._needed, self.ledger.generation_cap)
 
     # ---- reporting and checkpoints -------------------------------------------------------------
 
     def summary(self) -> dict:
         """Spending, rounds, the final reward against the plan and its certificate, the latest fit."""
-        p = self.plan
-        final = self.history[-1].reward if self.history else (self.initial or {}).get("reward")
-        refits = [r.replan["fit"] for r in self.history if r.replan and r.replan.get("refit")]
-        fitted_r_star = model_from_json(refits[-1]["model"]).r_star if refits else None
-        return {
-            "rounds": len(self.history), "kept": [r.kept for r in self.history],
-            "spent": self.spent, "budget": self.budget, "unit": "seconds" if self.timed else "cost units",
-            "overspent": self.ledger.overspent, "initial_reward": (self.initial or {}).get("reward"),
-            "final_reward": final, "plan_model": p.problem.model.to_json(), "predicted_reward": p.predicted_reward,
-            "certificate_reward": p.certificate.reward,
-            "regret": None if final is None else p.certificate.reward - final,  # under the plan's model
-            "fit": refits[-1] if refits else None, "fitted_r_star": fitted_r_star,
-            "fitted_gap": None if fitted_r_star is None or final is None else fitted_r_star - final,
-            "schedule": list(self.schedule), "stopped": self._stopped(),
-        }
-
-    def _stopped(self) -> str | None:
-        """Why the advisor ended the run with budget it could still spend (None while rounds are
-        planned, or when the money is gone)."""
-        if self.schedule or not self.history or not self.ledger.affordable(generated=1, trained=1, rounds=1):
-            return None
-        reason = self.history[-1].get("replan", {}).get("reason", "")
-        return reason if reason.startswith("stopping") else \
-            f"stopped with {self.budget - self.spent:,.6g} left: the plan's rounds are done"
+        return summarize(self.plan, self.ledger, self.history, self.initial, self.schedule)
 
     def report(self) -> str:
         """A few lines for people: spent, rounds, reward and regret against the plan, the fitted model."""
-        s = self.summary()
-        lines = [f"spendwise advisor: {s['rounds']} rounds, spent {s['spent']:,.6g} of {s['budget']:,.6g} "
-                 f"{s['unit']} ({100 * s['spent'] / s['budget']:.1f} %)" + ("  OVERSPENT" if s["overspent"] else ""),
-                 f"kept per round: {s['kept']}"]
-        if s["final_reward"] is not None:
-            lines.append(f"final reward {s['final_reward']:.6g}; the plan ({_describe(s['plan_model'])}) predicted "
-                         f"{s['predicted_reward']:.6g} and the best schedule of any shape "
-                         f"{s['certificate_reward']:.6g}: " + (f"regret {s['regret']:.4g}" if s["regret"] > 0 else
-                                                               "no regret (the run beat the plan's model)"))
-        if s["fit"] is None:
-            lines.append("fitted model: none yet (too few rounds to identify one)")
-        else:
-            gap = s["fitted_gap"]
-            said = ("" if gap is None else f", remaining gap r* - r = {gap:.4g}" if gap >= 0 else
-                    "; the measured reward is above this r*, so the fit underestimates what the model can reach")
-            lines.append(f"fitted model ({s['fit']['rounds']} rounds): {_describe(s['fit']['model'])}, "
-                         f"r* = {s['fitted_r_star']:.6g}{said}, one-round rmse {s['fit']['rmse']:.3g}")
-        if s["stopped"]:
-            lines.append(s["stopped"])
-        return "\n".join(lines)
+        return report(self.summary())
 
     def state_dict(self) -> dict:
         """Everything the advisor knows, as plain JSON-able values, for your checkpoint."""
-        return copy.deepcopy({"format": FORMAT, "plan": self.plan.to_json(), "replan": self.replanning,
-                              "reserve_sd": self.reserve_sd, "initial": self.initial,
-                              "history": [r.to_json() for r in self.history],
-                              "spent": self.spent, "schedule": list(self.schedule), "asked": self._asked})
+        return AdvisorState(self.plan, self.replanning, self.reserve_sd, self.initial, self.history, self.spent,
+                            tuple(self.schedule), self._asked).to_json()
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a state_dict(); its settings (budget, costs, model...) replace this advisor's.
         All of it is checked first: a damaged state is one sentence and changes nothing."""
-        check_depth(state, "the Advisor state_dict")
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise InputError(f"not an Advisor state_dict (format {FORMAT} expected)")
-        absent = [key for key in STATE_KEYS if key not in state]
-        if absent:
-            raise InputError(f"the Advisor state_dict lacks {', '.join(absent)}")
-        plan = Plan.from_json(state["plan"])
-        check_scale(plan.problem.budget, plan.problem.costs)
-        check_plan(plan)
-        if not isinstance(state["replan"], bool):
-            raise InputError(f"the Advisor state_dict's replan must be true or false, got {state['replan']!r}")
-        check_positive("the Advisor state_dict's reserve_sd", state["reserve_sd"], allow_zero=True)
-        initial = None if state["initial"] is None else check_initial(state["initial"], "the Advisor state_dict")
-        if not isinstance(state["history"], list):
-            raise InputError(f"the Advisor state_dict's history must be a list, got {state['history']!r}")
-        history = read_rounds(copy.deepcopy(state["history"]), "the Advisor state_dict's history", HISTORY_KEYS,
-                              item="entry")
-        if len({r.seconds is None for r in history}) > 1:
-            raise InputError("the Advisor state_dict's history has seconds for some rounds and not for others")
-        spent = history[-1].spent if history else 0.0
-        if state["spent"] != spent:
-            raise InputError(f"the Advisor state_dict's spent {state['spent']!r} is not its history's {spent!r}")
-        if not isinstance(state["schedule"], list):
-            raise InputError(f"the Advisor state_dict's schedule must be a list, got {state['schedule']!r}")
-        schedule = tuple(check_count("the Advisor state_dict's schedule entry", n) for n in state["schedule"])
-        if len(history) + len(schedule) > plan.problem.max_rounds:
-            raise InputError(f"the Advisor state_dict has {len(history)} rounds done and {len(schedule)} planned, "
-                             f"more than its plan's max_rounds {plan.problem.max_rounds}")
-        _check_spending(history)
-        asked = None if state["asked"] is None else check_count("the Advisor state_dict's asked", state["asked"])
-        if asked is not None and not (schedule and asked <= schedule[0]):
-            raise InputError(f"the Advisor state_dict's asked {asked} is not within its next planned round")
-        self.plan, self.replanning, self.reserve_sd = plan, state["replan"], float(state["reserve_sd"])
-        self.initial, self.history = copy.deepcopy(initial), history
-        self.ledger = Ledger(plan.problem.budget, self.costs, float(spent))
-        self.schedule, self._asked = schedule, asked
+        read = AdvisorState.from_json(state)
+        self.plan, self.replanning, self.reserve_sd = read.plan, read.replan, read.reserve_sd
+        self.initial, self.history = read.initial, read.history
+        self.ledger = Ledger(read.plan.problem.budget, self.costs, read.spent)
+        self.schedule, self._asked = read.schedule, read.asked
         if self._logger:
-            self._logger.rewind(len(history))
+            self._logger.rewind(len(read.history))
 
 
 def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
@@ -407,28 +294,6 @@ def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
                      f"entry-point group {registry.MODELS}) or a model file path, got {model!r}")
 
 
-def _check_spending(history: list[dict]) -> None:
-    """Each round's spent is the one before plus its cost (to rounding), as record() writes them."""
-    before = 0.0
-    for i, r in enumerate(history):
-        if not math.isclose(r["spent"], before + r["cost"], rel_tol=1e-9, abs_tol=1e-9):
-            raise InputError(f"the Advisor state_dict's history entry {i + 1} has spent {r['spent']!r}, not the "
-                             f"{before!r} before it plus its cost {r['cost']!r}")
-        before = r["spent"]
-
-
-def _check_seconds(name: str, value: object) -> float:
-    """A round's measured seconds: from 0 to MAX_SECONDS (past that a typo, and the ledger would overflow)."""
-    require(is_number(value) and 0 <= value <= MAX_SECONDS, name, f"a number of seconds from 0 to {MAX_SECONDS:g}",
-            value)
-    return float(value)
-
-
-def _describe(model: dict) -> str:
-    """A model file's contents in one line: kind and parameters."""
-    return model["kind"] + " " + " ".join(f"{k}={v:.4g}" for k, v in model.items() if k != "kind")
-
-
 def _metrics(metrics: Mapping[str, float] | None, reward: float, what: str) -> dict[str, float]:
     """Extra metrics (e.g. "theta") as floats, with "reward" set to the reward given."""
     if metrics is None:
@@ -439,3 +304,10 @@ def _metrics(metrics: Mapping[str, float] | None, reward: float, what: str) -> d
     if out.setdefault("reward", reward) != reward:
         raise InputError(f"{what}['reward'] = {out['reward']!r} differs from the reward given, {reward!r}")
     return out
+
+
+def _check_seconds(name: str, value: object) -> float:
+    """A round's measured seconds: from 0 to MAX_SECONDS (past that a typo, and the ledger would overflow)."""
+    require(is_number(value) and 0 <= value <= MAX_SECONDS, name, f"a number of seconds from 0 to {MAX_SECONDS:g}",
+            value)
+    return float(value)

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from planner import registry
+from planner.fitted import Estimate, Fit
 from planner.models import GaussianModel, RewardModel, SurrogateModel
 from planner.observations import Observations
 from planner.validate import InputError
@@ -48,49 +49,6 @@ TINY = 1e-300  # keeps a divisor above 0 (an all-zero column, residuals below th
 MIN_VARIANCE = 1e-30  # a round's modelled variance floor: keeps every weight finite
 ABOVE_FLOOR = 1e-9  # the fitted r* sits this far above the best reward plus its noise push, so g0 > 0
 MAX_START_GAP = 0.999  # a surrogate's starting gap is at most this share of r*: g0 < r*, as the model requires
-
-
-@dataclasses.dataclass(frozen=True)
-class Estimate:
-    """A fitted parameter with its 95 % interval."""
-
-    name: str
-    value: float
-    low: float
-    high: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Fit:
-    """A fitted model, its parameters' intervals, and how well it predicts the next round."""
-
-    model: RewardModel
-    estimates: tuple[Estimate, ...]
-    rmse: float  # root mean square one-round-ahead error, in reward units
-    r2: float  # share of the variance of the next round's value explained
-    rounds: int
-    method: str
-
-    def estimate(self, name: str) -> Estimate:
-        return next(e for e in self.estimates if e.name == name)
-
-    def unidentified(self) -> str | None:
-        """Why a surrogate fit does not yet pin the model down (a 95 % interval reaching outside its
-        domain: a not inside (0, 1), b not above 0), or None when it does. The exact Gaussian fit from
-        theta is always usable: its rho is unbiased, and replanning from it helps from round 3 on."""
-        bounds = {"a": (0.0, 1.0), "b": (0.0, math.inf)}
-        for e in self.estimates:
-            if e.name in bounds and not bounds[e.name][0] < e.low <= e.high < bounds[e.name][1]:
-                return f"{e.name} = {e.value:.3g} has the 95 % interval [{e.low:.3g}, {e.high:.3g}]"
-        return None
-
-    def to_json(self) -> dict:
-        """The fit for logs and files; a parameter held fixed has no interval: null (JSON has no NaN)."""
-        bound = lambda x: x if math.isfinite(x) else None
-        return {"model": self.model.to_json(), "method": self.method, "rounds": self.rounds,
-                "rmse": self.rmse, "r2": self.r2,
-                "estimates": {e.name: {"value": e.value, "low": bound(e.low), "high": bound(e.high)}
-                              for e in self.estimates}}
 
 
 def _check_design(X: np.ndarray, names: list[str], what: str) -> None:

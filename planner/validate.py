@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import types
-import typing
-from typing import Any
+
+TYPE_CHECKING = False  # typing is imported for type checkers only: `plan --help` starts without it
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_COUNT = 2**53  # the largest count every integer up to which a float64 holds exactly
 MAX_SEED = 2**32 - 1  # the largest seed every RNG accepts
@@ -82,6 +83,9 @@ def check_seed(name: str, value: Any) -> int:
 
 def parse_value(text: str, hint: Any, what: str) -> Any:
     """Parse a command-line string (-o KEY=VALUE) into the type named by a dataclass field's hint."""
+    import types
+    import typing
+
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         if text.lower() in ("none", "null", ""):
             return None

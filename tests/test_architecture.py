@@ -39,7 +39,7 @@ def test_planner_imports_nothing_of_bootstrapper():
     wrong = {(a, b) for a, deps in graph.items() for b in deps
              if a.startswith("planner") and b.startswith("bootstrapper")}
     assert not wrong
-    assert any(b.startswith("planner") for b in graph["bootstrapper.session"])  # the walk sees imports
+    assert any(b.startswith("planner") for b in graph["bootstrapper.cli.session"])  # the walk sees imports
 
 
 def test_no_two_modules_import_each_other():
@@ -110,3 +110,48 @@ def test_no_module_reads_a_round_or_run_json_as_a_raw_dict():
     assert len(paths) > 60 and raw_reads('r["kept"]; json.loads(open(f / "run.json").read())')  # the test can fail
     wrong = {str(p.relative_to(ROOT)): hits for p in paths if (hits := raw_reads(p.read_text()))}
     assert not wrong
+
+
+def test_the_clis_live_in_their_own_folders_and_no_library_module_imports_them():
+    """planner/cli and bootstrapper/cli hold every `plan` command (pyproject registers just those, and
+    the dispatcher knows the same ones by name); nothing else imports them but the `python -m` mains."""
+    import tomllib
+
+    from planner.cli import BUILTIN
+
+    commands = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["spendwise.commands"]
+    assert commands == BUILTIN and all(m.startswith(("planner.cli.", "bootstrapper.cli.")) for m in commands.values())
+    assert not list((ROOT / "planner").glob("*cli*.py")) and not list((ROOT / "bootstrapper").glob("*cli*.py"))
+    cli = lambda name: name.startswith(("planner.cli", "bootstrapper.cli"))
+    graph = imports()
+    assert "bootstrapper.cli.session" in graph["bootstrapper.cli.execute"]  # the walk sees the CLI's imports
+    wrong = {(a, b) for a, deps in graph.items() for b in deps
+             if cli(b) and not cli(a) and a not in ("bootstrapper.__main__",)}
+    assert not wrong
+
+
+HELP_IMPORTS = """
+import contextlib, io, sys
+from planner.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+print(sorted(m for m in ("numpy", "importlib.metadata", "torch") if m in sys.modules))
+"""
+
+
+def test_plan_help_reads_no_package_metadata_and_imports_no_numpy():
+    """`plan --help` and every built-in `plan COMMAND --help` start without importlib.metadata (the
+    built-ins are known by name) or numpy: benchmarks/planner_speed.py --wheel times them."""
+    import subprocess
+    import sys
+
+    from planner.cli import BUILTIN
+
+    for command in [[]] + [[name] for name in BUILTIN]:
+        done = subprocess.run([sys.executable, "-c", HELP_IMPORTS, *command, "--help"], capture_output=True,
+                              text=True, cwd=ROOT, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]", (command, done.stdout,
+                                                                                    done.stderr[-500:])

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bootstrapper.cli.session import Session
 from bootstrapper.engine import execute
 from bootstrapper.rundir import RunDir
-from bootstrapper.session import Session
 from bootstrapper.tasks.gaussian import GaussianTask
 from planner.jsonio import read_json
 from planner.runconfig import RunConfig

@@ -115,8 +115,8 @@ def ddpm(tmp_path_factory, env) -> dict:
     as `plan execute`, without paying for another interpreter) and on 2 processes."""
     import torch
 
-    from bootstrapper.cli import add_arguments
-    from bootstrapper.cli import run as execute
+    from bootstrapper.cli.execute import add_arguments
+    from bootstrapper.cli.execute import run as execute
 
     folder = tmp_path_factory.mktemp("ddpm")
     tiny_unet().save_pretrained(folder / "unet")
@@ -206,7 +206,7 @@ LLM_SCRIPT = """
 import json, sys
 import torch
 from bootstrapper import distributed as dist
-from bootstrapper.session import Session
+from bootstrapper.cli.session import Session
 from bootstrapper.tasks.llm import LLMConfig, LLMTask
 from tests.bootstrapper.tasks.helpers import gold_samples
 

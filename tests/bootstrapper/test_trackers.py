@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrapper import session as session_module
+from bootstrapper.cli import session as session_module
 from planner.cli import main
 from planner.plan import Plan
 from planner.trackers import round_values

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import ncx2
 
-from bootstrapper.session import Session
+from bootstrapper.cli.session import Session
 from bootstrapper.tasks.gaussian import GaussianConfig, GaussianTask
 from planner import Advisor
 from planner.costs import CostModel

@@ -1,24 +1,13 @@
-"""The `plan` command: recommend a schedule (default), or run one of the subcommands.
-
-Subcommands are whatever the installed packages register in the entry-point group
-spendwise.commands (planner/registry.py): a module with HELP, add_arguments(parser) and
-run(args) -> int, imported only when used, so `plan --help` and a plain `plan` start fast and
-need neither torch nor optuna/cvxpy/matplotlib. Bad input is one sentence on stderr and exit
-status 2.
-"""
+"""The flags the `plan` commands share: the planning problem (--budget, --cg, --ct, --c-round,
+--model, ...), what the plan is for and how it is searched (--task, --seed, --trials, ...), where it
+goes (--json, --out, --plot), their checks, and the argparse parser that reports a usage error as one
+line with exit status 2."""
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import warnings
 
 from planner import registry
-from planner._imports import try_import
 from planner.validate import InputError
-
-HELP = "the best exponential schedule for a budget (the default command)"
-DEFAULT = "recommend"
 
 
 class Parser(argparse.ArgumentParser):
@@ -111,14 +100,6 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
                    help="solve the free-form program by water-filling (fast) or with cvxpy (a check)")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_problem_arguments(parser)
-    add_plan_arguments(parser)
-    add_output_arguments(parser)
-    parser.add_argument("--shape", choices=("any", "exponential"), default="any",
-                        help="recommend the best schedule of any shape (default), or the paper's exponential family")
-
-
 def check_arguments(args: argparse.Namespace) -> None:
     """Everything about the plan and output flags that can be wrong, checked before any work."""
     from planner._imports import need
@@ -141,90 +122,3 @@ def check_arguments(args: argparse.Namespace) -> None:
         need("--certifier cvxpy", "search", "cvxpy")
     if args.task is not None and args.task not in registry.names(registry.TASKS):
         raise InputError(f"unknown task {args.task!r}; known tasks: {', '.join(registry.names(registry.TASKS))}")
-
-
-def run(args: argparse.Namespace) -> int:
-    from planner.jsonio import atomic_write_json, dumps
-    from planner.limits import check_plan
-    from planner.models import DEFAULT_MODEL
-    from planner.plan import alternatives, best_of_family, compare, recommend
-    from planner.report import recommend_report
-
-    problem, source = problem_from_args(args)
-    check_arguments(args)
-    plan = recommend(problem, trials=args.trials, seed=args.seed, storage=args.storage, study=args.study,
-                     certifier=args.certifier, task=args.task, shape=args.shape)
-    check_plan(plan)
-    text = dumps({**plan.to_json(), "model_source": source}, "the plan")
-    others = alternatives(plan) if plan.shapes else [best_of_family(plan, name) for name in ("constant", "linear")]
-    if args.plot:
-        from planner.plot import plot_plans
-
-        plot_plans(compare(problem), args.plot)
-    if args.out:  # last, so that a failure above leaves no plan file behind
-        atomic_write_json(args.out, plan.to_json())
-    if args.json:
-        print(text)
-    else:
-        if problem.model != DEFAULT_MODEL:  # the report itself names the default
-            print(f"planned with {source}")
-        print(recommend_report(plan, others))
-        if args.out:
-            print(f"plan written to {args.out}")
-    return 0
-
-
-def one_line(message: str) -> str:
-    """A message as one line: a newline or carriage return (in a path) is shown escaped."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def build_parser(command: str, commands: dict) -> Parser:
-    """The argparse parser of one command (commands: name -> its module, see main)."""
-    module = commands[command]
-    if command == DEFAULT:
-        listing = "\n".join(f"  plan {name:<10} {commands[name].HELP}" for name in sorted(commands) if name != DEFAULT)
-        parser = Parser(prog="plan", description="Plan how many synthetic samples to keep in each round of "
-                        "iterative bootstrapping under a compute budget.", epilog=f"commands:\n{listing}\n"
-                        "  (plan COMMAND --help for each)", formatter_class=argparse.RawDescriptionHelpFormatter)
-    else:
-        parser = Parser(prog=f"plan {command}", description=module.HELP)
-    module.add_arguments(parser)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    found = registry.entries(registry.COMMANDS)
-    command = argv.pop(0) if argv and argv[0] in found else DEFAULT
-    if argv and not argv[0].startswith("-") and command == DEFAULT:
-        print(f"plan: unknown command {argv[0]!r}; commands: {', '.join(sorted(found))} (see plan --help)",
-              file=sys.stderr)
-        return 2
-    # every command's module for the listing of `plan --help`, only this one's otherwise
-    commands = {name: ep.load() for name, ep in found.items() if name == command or command == DEFAULT}
-    args = build_parser(command, commands).parse_args(argv)
-    # Overflow to inf or NaN is caught where it matters (limits, strict JSON); numpy's warnings about
-    # it would only add lines of noise to the one sentence.
-    warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero|underflow) encountered",
-                            RuntimeWarning)
-    try:
-        with try_import(f"plan {command}"):  # an optional package the command did not check for up front
-            return commands[command].run(args)
-    except InputError as e:
-        print(f"plan: {one_line(str(e))}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except OSError as e:  # a file that cannot be written or read (permission, read-only, missing folder)
-        where = e.filename2 or e.filename
-        print(one_line(f"plan: {e.strerror or e}{f': {where}' if where else ''}"), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("plan: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,15 +7,16 @@ import sys
 from typing import Any, Callable
 
 from bootstrapper import distributed as dist
-from bootstrapper.engine import Progress, execute, keep_plan, start_state
+from bootstrapper.engine import Progress, execute, initial_metrics, keep_plan, start_state
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks import Task, make_task
+from bootstrapper.tracking import tracker_logger, with_trackers
 from planner.limits import check_scale
 from planner.plan import Plan
 from planner.replan import Replan, replan
-from planner.rounds import RoundRecord, check_initial
+from planner.rounds import RoundRecord
 from planner.runconfig import RunConfig
-from planner.trackers import RoundLogger, hyperparameters
+from planner.trackers import RoundLogger
 from planner.validate import InputError, check_seed
 
 
@@ -157,16 +158,6 @@ class Session:
                  self.run_dir.path / "report.png")
 
 
-def initial_metrics(task: Task, state: Any) -> dict[str, float]:
-    """The starting model's metrics, checked: options the task cannot evaluate with are refused."""
-    try:
-        metrics = {k: float(v) for k, v in task.evaluate(state).items()}
-    except ArithmeticError as e:
-        raise InputError(f"task {task.name} cannot evaluate its starting model with these options "
-                         f"({type(e).__name__}: {e}); check the -o values") from None
-    return check_initial(metrics, f"task {task.name}'s starting model")
-
-
 def _loads(load: Callable[[], Any], what: str) -> None:
     """Run a task's loader once; whatever a damaged file makes it raise becomes one sentence naming it."""
     try:
@@ -176,40 +167,6 @@ def _loads(load: Callable[[], Any], what: str) -> None:
     except Exception as e:
         reason = (str(e).strip().splitlines() or [""])[0][:200]
         raise InputError(f"{what} is damaged and cannot be loaded ({type(e).__name__}: {reason})") from None
-
-
-def tracker_logger(log_with: tuple[str, ...], run_dir: RunDir, plan: Callable[[], Plan],
-                   run_config: Callable[[], RunConfig]) -> RoundLogger:
-    """The trackers of a run directory (RUN_DIR/trackers), with the plan and run.json's options
-    (task, task config, seed, calibration...) as hyperparameters."""
-    def config() -> dict:
-        options = {k: v for k, v in run_config().to_json().items() if k not in ("format", "calibrated_plan")}
-        return hyperparameters(plan(), **options)
-
-    return RoundLogger(log_with, run_dir.path / "trackers", plan, config, run_name=run_dir.path.resolve().name)
-
-
-def with_trackers(logger: RoundLogger | None, run_dir: RunDir, progress: Progress,
-                  run: Callable[[Progress], list[RoundRecord]]) -> list[RoundRecord]:
-    """run(progress) with each committed round also logged to the trackers on the main process, then
-    any round a killed run committed but did not log; the tracker runs are finished at the end."""
-    if logger is None:
-        return run(progress)
-    shown = progress.round_done
-
-    def done(record: RoundRecord) -> None:
-        shown(record)
-        if dist.is_main():
-            logger.log(run_dir.rounds())
-
-    try:
-        history = run(dataclasses.replace(progress, round_done=done))
-        if dist.is_main():
-            logger.log(history)
-        return history
-    finally:
-        if dist.is_main():
-            logger.close()
 
 
 def tqdm_progress() -> Progress:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from planner.cli import (
+from planner.cli.flags import (
     add_output_arguments,
     add_plan_arguments,
     add_problem_arguments,

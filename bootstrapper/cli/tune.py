@@ -9,14 +9,13 @@ same command again after a kill.
 from __future__ import annotations
 
 import argparse
-import json
 
 HELP = "run a task on the whole budget, refitting the model and replanning the rest as rounds come in"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bootstrapper.cli import add_log_with
-    from planner.cli import add_problem_arguments
+    from bootstrapper.cli.execute import add_log_with
+    from planner.cli.flags import add_problem_arguments
 
     add_problem_arguments(parser)
     g = parser.add_argument_group("tuning")
@@ -37,12 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
+    from bootstrapper.cli.session import tqdm_progress
     from bootstrapper.engine import Progress
-    from bootstrapper.session import tqdm_progress
     from bootstrapper.tasks import make_task
     from bootstrapper.tune import tune
     from planner._imports import need
-    from planner.cli import problem_from_args
+    from planner.cli.flags import problem_from_args
     from planner.jsonio import dumps
     from planner.priors import load_prior
     from planner.registry import prior_path

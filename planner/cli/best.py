@@ -3,11 +3,12 @@ shared Optuna study (start workers with `plan ... --trials K --storage URL --stu
 from __future__ import annotations
 
 import argparse
-import contextlib
-from pathlib import Path
-from urllib.parse import quote
 
 from planner.validate import InputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HELP = "the best plan found so far in a shared Optuna study (--storage, --study)"  # one line in `plan --help`
 
@@ -43,7 +44,9 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def _holds_studies(path: Path) -> bool:
     """Whether a SQLite file holds Optuna's tables, read without writing (Optuna would create them)."""
+    import contextlib
     import sqlite3
+    from urllib.parse import quote
 
     try:
         with contextlib.closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)) as db:

@@ -1,19 +1,30 @@
-"""`plan fit LOG.jsonl`: fit a reward model to a run's rounds, with 95 % intervals."""
+"""`plan fit LOG.jsonl`: fit a reward model to a run's rounds, with 95 % intervals; `--from trl|verl`
+reads TRL's trainer_state.json or verl's file-logger log instead (planner/external_logs.py)."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
-from pathlib import Path
 
-from planner.rounds import RoundRecord, read_rounds
+TYPE_CHECKING = False  # what the command needs is imported when it runs: `plan --help` stays fast
+if TYPE_CHECKING:
+    from pathlib import Path
 
-HELP = "fit a reward model to a run's rounds.jsonl, with 95 % intervals"  # one line in `plan --help`
+    from planner.rounds import RoundRecord
+
+HELP = "fit a reward model to a run's rounds.jsonl (or TRL / verl logs), with 95 % intervals"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("log", nargs="+", help="rounds.jsonl of one or more runs (their transitions are pooled); "
                         "run.json beside each supplies the reward before round 0")
+    parser.add_argument("--from", dest="source", choices=("rounds", "trl", "verl"), default="rounds",
+                        help="what the logs are: spendwise rounds.jsonl (default), TRL / transformers "
+                        "trainer_state.json files (or folders holding one), or verl file-logger JSON lines")
+    parser.add_argument("--reward-key", help="the logged metric that is the reward in [0, 1] (trl default: "
+                        "eval_reward, else reward; verl default: its val-core/.../reward/mean@ metric)")
+    parser.add_argument("--samples-per-step", type=int, nargs="+", metavar="N",
+                        help="samples one optimizer step trains, one value for every log or one per log (trl default: "
+                        "the state's train_batch_size; verl: required, data.train_batch_size x rollout.n)")
+    parser.add_argument("--task", help="the task a --prior-out prior is for, with --from trl|verl (no run.json there)")
     parser.add_argument("--kind", choices=("auto", "gaussian", "surrogate"), default="auto",
                         help="model to fit; auto = gaussian when the log reports theta, else surrogate")
     parser.add_argument("--fit-gamma", action="store_true", help="profile the surrogate's noise exponent "
@@ -35,6 +46,8 @@ def initial_metrics(log: Path) -> dict | None:
 
 def logged_task(logs: list[str]) -> str:
     """The one task the runs beside these logs ran (their run.json names it): a prior is for one task."""
+    from pathlib import Path
+
     from planner.runconfig import RunConfig
     from planner.validate import InputError
 
@@ -51,7 +64,10 @@ def logged_task(logs: list[str]) -> str:
 
 def read_log(path: str, kind: str) -> list[RoundRecord]:
     """A round log, checked: rounds in order, counts whole, rewards in [0, 1], and theta usable."""
+    from pathlib import Path
+
     from planner.jsonio import read_jsonl
+    from planner.rounds import read_rounds
     from planner.validate import InputError
 
     records = read_rounds(read_jsonl(path, "round log"), f"round log {path}")
@@ -62,7 +78,37 @@ def read_log(path: str, kind: str) -> list[RoundRecord]:
     return records
 
 
+def read_runs(args: argparse.Namespace) -> tuple[list, str | None, list[dict]]:
+    """Every log as fit observations, the task a prior is for (with --prior-out), and the seconds
+    per unit each external log times (verl)."""
+    from planner.external_logs import read_trl, read_verl
+    from planner.fit import Observations
+    from planner.validate import InputError
+
+    per_step = args.samples_per_step or [None]
+    if len(per_step) not in (1, len(args.log)) or any(n is not None and n < 1 for n in per_step):
+        raise InputError(f"--samples-per-step takes one whole number >= 1, or one per log ({len(args.log)}), "
+                         f"got {' '.join(map(str, per_step))}")
+    if args.source == "rounds":
+        if args.reward_key or args.samples_per_step or args.task:
+            raise InputError("--reward-key, --samples-per-step and --task go with --from trl or --from verl")
+        task = logged_task(args.log) if args.prior_out else None
+        return [Observations.from_log(read_log(path, args.kind), initial_metrics(Path(path))) for path in args.log], \
+            task, []
+    if args.prior_out and not args.task:
+        raise InputError(f"--prior-out with --from {args.source} needs --task NAME (the task the prior is for)")
+    reader = read_trl if args.source == "trl" else read_verl
+    per_step = per_step * len(args.log) if len(per_step) == 1 else per_step
+    logs = [reader(path, args.reward_key, n) for path, n in zip(args.log, per_step)]
+    runs = [Observations.from_log(read_rounds(log.records, f"{args.source} log {path}"), log.initial)
+            for path, log in zip(args.log, logs)]
+    return runs, args.task if args.prior_out else None, [log.calibration for log in logs if log.calibration]
+
+
 def run(args: argparse.Namespace) -> int:
+    import json
+    import math
+
     from planner.fit import Observations, fit
     from planner.jsonio import atomic_write_json, check_output_path, dumps
     from planner.priors import fit_prior
@@ -70,10 +116,11 @@ def run(args: argparse.Namespace) -> int:
     for path, flag in ((args.out, "--out"), (args.prior_out, "--prior-out")):
         if path:
             check_output_path(path, flag)
-    task = logged_task(args.log) if args.prior_out else None
-    runs = [Observations.from_log(read_log(path, args.kind), initial_metrics(Path(path))) for path in args.log]
+    runs, task, calibrations = read_runs(args)
     result = fit(Observations.pool(runs), args.kind, None if args.fit_gamma else 1.0)
-    text = dumps(result.to_json(), "the fit")
+    seconds = {k: sum(c[k] for c in calibrations) / len(calibrations) for k in ("cg", "ct", "cr")} \
+        if calibrations else None
+    text = dumps({**result.to_json(), **({"seconds": seconds} if seconds else {})}, "the fit")
     prior = fit_prior(task, runs, {"what": f"{len(runs)} earlier run(s): {', '.join(args.log)}"}) if task else None
     if args.out:
         atomic_write_json(args.out, result.model.to_json())
@@ -89,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         interval = "" if math.isnan(e.low) else f"[{e.low:.4g}, {e.high:.4g}]"
         print(f"  {e.name:<10} {e.value:>11.4g} {interval:>27}")
     print(f"one-round-ahead error: rmse {result.rmse:.3g}, R^2 {result.r2:.3f}")
+    if seconds:
+        print(f"seconds from the logs' timings: --cg {seconds['cg']:.4g} (per generated sample) "
+              f"--ct {seconds['ct']:.4g} (per trained sample) --cr {seconds['cr']:.4g} (per evaluated round)")
     if args.out:
         print(f"model written to {args.out}")
     if prior:

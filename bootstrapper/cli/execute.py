@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from planner.jsonio import read_json
 from planner.validate import InputError
 
 HELP = "run a plan on a task round by round within the budget (resumable)"  # one line in `plan --help`
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, main: bool) -> int:
-    from bootstrapper.session import Session
+    from bootstrapper.cli.session import Session
     from planner._imports import need
     from planner.jsonio import dumps
     from planner.trackers import parse_log_with
@@ -65,6 +64,8 @@ def _run(args: argparse.Namespace, main: bool) -> int:
     if not args.no_report:
         need("drawing report.png (or pass --no-report)", "plot", "matplotlib")
     log_with = parse_log_with(args.log_with)
+    from planner.jsonio import read_json
+
     plan_json = read_json(args.plan, "plan file")
     session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
                            args.calibrate, args.replan, args.eval_every, log_with)
