@@ -19,6 +19,7 @@ checkpoint holds whole. Anything else inconsistent is refused, untouched.
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from bootstrapper.lock import RunLock, not_writable
+from bootstrapper.lock import LOCK_FILE, RunLock, not_writable
 from planner.jsonio import atomic_write_json, fsync_dir, read_json, read_jsonl
 from planner.rounds import ENGINE_KEYS, RoundRecord, is_schedule, read_rounds
 from planner.runconfig import RunConfig
@@ -84,6 +85,7 @@ class RunDir:
     def create(self, plan: dict, run: RunConfig) -> None:
         """Make the run directory, locked: built beside its place, then renamed into it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_asides()
         aside = self.path.parent / f".{self.path.name}.{secrets.token_hex(4)}.new"
         aside.mkdir()
         lock = None
@@ -103,6 +105,19 @@ class RunDir:
             raise
         fsync_dir(self.path.parent)
         self._lock = lock
+
+    def _remove_stale_asides(self) -> None:
+        """Remove the folders a create() killed midway left beside the run: those whose lock (taken right
+        after the folder was made) no process holds any more."""
+        for aside in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.new"):
+            if not (aside / LOCK_FILE).is_file():
+                continue  # being made this instant, or not ours
+            try:
+                lock = RunLock(aside)
+            except (InputError, OSError):
+                continue  # another process is making it now, or it is not ours to remove
+            lock.release()
+            shutil.rmtree(aside, ignore_errors=True)
 
     def prepare(self, plan: dict, run: RunConfig | dict) -> bool:
         """open(), then create() a new run at once; True if resuming. run: a RunConfig, or its JSON

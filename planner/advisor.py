@@ -42,7 +42,18 @@ from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.rounds import RoundRecord
 from planner.trackers import RoundLogger, hyperparameters, parse_log_with
-from planner.validate import InputError, check_count, check_number, check_positive, check_unit, is_int
+from planner.validate import (
+    InputError,
+    check_count,
+    check_number,
+    check_positive,
+    check_unit,
+    is_int,
+    is_number,
+    require,
+)
+
+MAX_SECONDS = 1e9  # most seconds one phase of a round can take (31.7 years)
 
 
 class Advisor:
@@ -225,8 +236,8 @@ class Advisor:
             raise InputError(f"seconds {was} recorded for earlier rounds; record them for every round or none")
         if generating is None:
             return None
-        return {"generate": check_positive("seconds_generating", generating, allow_zero=True),
-                "train": check_positive("seconds_training", training, allow_zero=True)}
+        return {"generate": _check_seconds("seconds_generating", generating),
+                "train": _check_seconds("seconds_training", training)}
 
     # ---- sizing the round --------------------------------------------------------------------
 
@@ -293,3 +304,10 @@ def _metrics(metrics: Mapping[str, float] | None, reward: float, what: str) -> d
     if out.setdefault("reward", reward) != reward:
         raise InputError(f"{what}['reward'] = {out['reward']!r} differs from the reward given, {reward!r}")
     return out
+
+
+def _check_seconds(name: str, value: object) -> float:
+    """A round's measured seconds: from 0 to MAX_SECONDS (past that a typo, and the ledger would overflow)."""
+    require(is_number(value) and 0 <= value <= MAX_SECONDS, name, f"a number of seconds from 0 to {MAX_SECONDS:g}",
+            value)
+    return float(value)

@@ -7,7 +7,7 @@ import numpy as np
 
 from planner.costs import CostModel
 from planner.models import RewardModel
-from planner.validate import InputError, check_positive
+from planner.validate import MAX_COUNT, InputError, check_positive
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,8 +22,8 @@ class Problem:
 
     def __post_init__(self) -> None:
         check_positive("budget", self.budget)
-        if not isinstance(self.batch, int) or self.batch < 1:
-            raise InputError(f"batch must be a whole number >= 1, got {self.batch!r}")
+        if not isinstance(self.batch, int) or not 1 <= self.batch <= MAX_COUNT:
+            raise InputError(f"batch must be a whole number from 1 to 2^53, got {self.batch!r}")
         if not isinstance(self.max_rounds, int) or not 1 <= self.max_rounds <= 1000:
             raise InputError(f"max_rounds must be a whole number from 1 to 1000, got {self.max_rounds!r}")
         smallest = float(self.costs.total(self.model, np.array([float(self.batch)])))

@@ -21,8 +21,13 @@ class InputError(ValueError):
 
 
 def is_number(value: Any) -> bool:
-    """A finite real number (True and False are not numbers here)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number (True and False are not numbers here; nor is an integer past float's range)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int like 10**400
+        return False
 
 
 def is_unit(value: Any) -> bool:
@@ -114,3 +119,20 @@ def check_rng_state(state: Any, where: str) -> dict:
     if not ok:
         raise InputError(f"{where}: the random-number state is not a PCG64 state as numpy writes it")
     return state
+
+
+MAX_DEPTH = 32  # nesting levels of a spendwise state object; what spendwise writes has fewer than 10
+
+
+def check_depth(value: Any, where: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse an object nested more than limit levels deep (checked without recursion), before code that
+    recurses through it (copy, repr, comparisons) would raise RecursionError."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise InputError(f"{where} is nested more than {limit} levels deep; it is not one spendwise wrote")
+        if isinstance(item, dict):
+            stack.extend((inner, depth + 1) for inner in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, depth + 1) for inner in item)

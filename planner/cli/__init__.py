@@ -62,6 +62,11 @@ def command_module(name: str):
     return found[name].load() if name in found else None
 
 
+def one_line(message: str) -> str:
+    """A message as one line: a newline or carriage return (in a path) is shown escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and not argv[0].startswith("-") else DEFAULT
@@ -83,14 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         with try_import(f"plan {command}"):  # an optional package the command did not check for up front
             return module.run(args)
     except InputError as e:
-        print(f"plan: {e}", file=sys.stderr)
+        print(f"plan: {one_line(str(e))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:  # a file that cannot be written or read (permission, read-only, missing folder)
         where = e.filename2 or e.filename
-        print(f"plan: {e.strerror or e}{f': {where}' if where else ''}", file=sys.stderr)
+        print(one_line(f"plan: {e.strerror or e}{f': {where}' if where else ''}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("plan: interrupted", file=sys.stderr)

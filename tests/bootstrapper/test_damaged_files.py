@@ -19,15 +19,13 @@ from planner.runconfig import RunConfig
 from planner.trackers import RoundLogger
 from planner.validate import InputError
 from tests.bootstrapper.conftest import gaussian_plan
+from tests.damage import DEEP, damage
 
 SEED = 3
 DAMAGES = 200  # per file: seeded, so every run of the test tries the same ones
 FILES = {"plan": "plan.json", "the run's plan": "run/plan.json", "run.json": "run/run.json",
          "rounds.jsonl": "run/rounds.jsonl", "engine.json": "run/checkpoint/engine.json",
          "task state": "run/checkpoint/task/state.json", "tracker state": "run/trackers/state.json"}
-DEEP = 100_000
-ODD_VALUES = ["x", [], {}, None, True, -1, 0, 0.5, 10**400, 2**64, 1e20, 1e308, -1e308, float("nan"),
-              float("inf"), -float("inf")]
 
 
 @pytest.fixture(scope="module")
@@ -41,41 +39,6 @@ def finished(tmp_path_factory) -> Path:
     (folder / "run" / "trackers").mkdir()
     (folder / "run" / "trackers" / "state.json").write_text(json.dumps({"tensorboard": {"logged": 10}}))
     return folder
-
-
-def nodes(value, path=()):
-    """Every (path, value) inside a JSON value, the value itself first."""
-    yield path, value
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, inner in items:
-        yield from nodes(inner, (*path, key))
-
-
-def replaced(value, path, new):
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = replaced(value[path[0]], path[1:], new)
-    return copy
-
-
-def damage(text: str, rng: random.Random) -> str:
-    """One random damage of one JSON document's text."""
-    kind = rng.choice(["truncate", "value", "value", "deep", "missing", "extra"])
-    if kind == "truncate":
-        return text[: rng.randrange(len(text))]
-    data = json.loads(text)
-    path, node = rng.choice(list(nodes(data)))
-    if kind == "value":
-        return json.dumps(replaced(data, path, rng.choice(ODD_VALUES)))
-    if kind == "deep":
-        marker = "\"@deep@\""
-        return json.dumps(replaced(data, path, "@deep@")).replace(marker, "[" * DEEP + "1" + "]" * DEEP)
-    dicts = [(p, n) for p, n in nodes(data) if isinstance(n, dict) and (n or kind == "extra")]
-    path, node = rng.choice(dicts)
-    if kind == "missing":
-        return json.dumps(replaced(data, path, {k: v for k, v in node.items() if k != rng.choice(list(node))}))
-    return json.dumps(replaced(data, path, {**node, "zz": 1}))
 
 
 def damage_file(path: Path, rng: random.Random) -> None:
@@ -177,3 +140,4 @@ def test_a_bad_plan_or_option_is_one_sentence_and_leaves_nothing(finished, tmp_p
     result = run_cli(*[a.format(plan=plan, new=tmp_path / "new") for a in args])
     assert one_sentence(result) and words in result.stderr, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -353,3 +354,28 @@ def test_eval_every_logs_held_out_rewards_on_every_kth_and_the_last_round(plan_f
     assert all(r["generation_reward"] is not None for r in log)
     assert json.loads(result.stdout)["final_reward"] == log[-1]["reward"]
     assert json.loads((folder / "run.json").read_text())["eval_every"] == 4
+
+
+def test_a_full_disk_is_one_sentence_and_the_same_command_then_runs_and_repairs(small_disk, reference):
+    """On a full disk `plan execute` stops in one sentence leaving no run directory; with space back the
+    same command runs to the reference's log; a torn last line is then repaired, and said so."""
+    from tests.conftest import fill
+
+    plan, folder = small_disk / "plan.json", small_disk / "run"
+    shutil.copy(reference / "plan.json", plan)
+    args = ("execute", str(plan), "--run-dir", str(folder), *SLOW)
+    fill(small_disk, 1)
+    try:
+        full = run_cli(*args)
+    finally:
+        (small_disk / "filler").unlink()
+    assert one_sentence(full) and "No space left on device" in full.stderr, full.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["plan.json"]
+    assert run_cli(*args).returncode == 0 and strip(folder) == strip(reference)
+    log = folder / "rounds.jsonl"
+    whole = log.read_bytes()
+    log.write_bytes(whole[:-25])
+    repaired = run_cli(*args)
+    assert repaired.returncode == 0 and "cut the torn last line" in repaired.stderr and log.read_bytes() == whole
+    shutil.rmtree(folder)
+    plan.unlink()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bootstrapper.engine import Progress, execute
+from bootstrapper.lock import RunLock
 from bootstrapper.rundir import RunDir
 from bootstrapper.tasks.gaussian import GaussianTask
 from planner.rounds import RoundRecord
@@ -135,3 +136,17 @@ def test_a_commit_interrupted_between_its_renames_or_before_them_is_finished_or_
     assert strip(finish(plan, folder)) == expected
     shutil.copytree(checkpoint, old)
     assert RunDir(folder).recover() and not old.exists()
+
+
+def test_a_start_removes_the_folder_a_killed_creation_left_but_not_one_in_use(fast_tmp):
+    """A .run.*.new/ folder beside the run whose lock no process holds (its creator was killed) is
+    removed when the run is made; one still locked by a live creator, or without a lock, is kept."""
+    plan = gaussian_plan(2e3)
+    stale, live, bare = (fast_tmp / f".run.{tag}.new" for tag in ("dead", "live", "bare"))
+    for folder in (stale, live, bare):
+        folder.mkdir()
+    (stale / ".lock").touch()
+    held = RunLock(live)
+    start(plan, fast_tmp / "run")
+    assert not stale.exists() and live.exists() and bare.exists()
+    held.release()

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import json
 import math
+import random
 import re
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from planner.plan import recommend
 from planner.problem import Problem
 from planner.validate import InputError
 from tests.conftest import ROOT, needs
+from tests.damage import damaged_value
 from tests.planner.helpers import GaussianLoop
 
 SECTION = "## In your own loop: the Advisor"
@@ -173,6 +175,10 @@ def advisor() -> Advisor:
      "generation_reward_se.*-1"),
     (dict(kept=2, generated=5, reward=0.5, generation_reward_se=0.1), "generation_reward_se needs"),
     (dict(kept=2, generated=5, reward=None, metrics={"theta": 1.0}), "metrics are held-out"),
+    (dict(kept=2, generated=5, reward=0.5, seconds_generating=1e308, seconds_training=1.0),
+     "seconds_generating must be a number of seconds from 0 to 1e.09, got 1e.308"),
+    (dict(kept=2, generated=5, reward=0.5, seconds_generating=1.0, seconds_training=10**400), "seconds_training"),
+    (dict(kept=2, generated=10**400, reward=0.5), "generated"),
 ])
 def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
     """Each bad value raises ValueError naming it, and nothing is recorded."""
@@ -193,6 +199,7 @@ def test_record_refuses_bad_input_naming_the_value(advisor, kwargs, named):
     (dict(budget=True), "budget.*True"), (dict(cg=True), "cg.*True"), (dict(batch=True), "batch.*True"),
     (dict(max_rounds=True), "max_rounds.*True"), (dict(reserve_sd=True), "reserve_sd.*True"),
     (dict(model=SurrogateModel(0.9, 0.6, 1e-9, 0.2, 50.0), budget=1e9), "floating-point precision"),
+    (dict(budget=10**400), "budget must be a finite number > 0"), (dict(cg=10**400), "cg"),
 ])
 def test_constructor_refuses_bad_settings_naming_the_value(kwargs, named):
     with pytest.raises(InputError, match=named):
@@ -271,6 +278,12 @@ def _drop(key):
     (lambda s: s.update(replan="yes"), "replan"), (lambda s: s.update(history={}), "history must be a list"),
     (lambda s: s.update(initial={"reward": 3.0}), "initial metrics"),
     (lambda s: s["plan"].pop("budget"), "problem description is malformed"),
+    (lambda s: s["plan"].update(budget=1e308), "budget 1e.308"),
+    (lambda s: s["plan"]["schedule"][0].update(n=1e20), "schedule n"),
+    (lambda s: s.update(schedule=[1] * 5000), "5000 planned, more than its plan's max_rounds 6"),
+    (lambda s: [r.update(spent=r["spent"] + 50) for r in s["history"]] and s.update(spent=s["spent"] + 50),
+     "entry 1 has spent"),
+    (lambda s: s.update(asked=10**6), "asked"),
 ])
 def test_a_damaged_state_dict_is_one_sentence_and_changes_nothing(advisor, damage, named):
     """A state_dict with a history entry missing a key, a wrong value, rounds out of order, a spent
@@ -285,6 +298,28 @@ def test_a_damaged_state_dict_is_one_sentence_and_changes_nothing(advisor, damag
     with pytest.raises(InputError, match=named):
         advisor.load_state_dict(state)
     assert advisor.state_dict() == before
+
+
+def test_randomly_damaged_state_dicts_load_cleanly_or_are_one_sentence(advisor):
+    """300 seeded damages of a state_dict (odd types, 10**400, 1e308, NaN, nesting 100,000 deep, keys
+    missing or added): each loads, or is one InputError line that changes nothing."""
+    source = copy.deepcopy(advisor)
+    for kept in (2, 3):
+        source.next_round()
+        source.record(kept=kept, generated=4 * kept, reward=0.2)
+    state, rng = source.state_dict(), random.Random(0)
+    refused = 0
+    for _ in range(300):
+        target = copy.deepcopy(advisor)
+        before = target.state_dict()
+        try:
+            target.load_state_dict(damaged_value(state, rng))
+        except InputError as e:
+            refused += 1
+            assert "\n" not in str(e) and target.state_dict() == before
+        else:
+            target.next_round()  # what a loaded advisor does next works
+    assert refused >= 150
 
 
 # ---- (e) the generation cap ------------------------------------------------------------------

@@ -410,3 +410,11 @@ def test_a_zero_price_is_a_valid_problem(flags):
     if "--cg" in flags:
         detail = j["certificate_detail"]
         assert detail["bound_gap"] == pytest.approx(detail["gap"], rel=1e-9)
+
+
+def test_a_path_with_a_newline_is_named_on_one_line(tmp_path):
+    from tests.conftest import one_sentence, run_cli
+
+    plan = tmp_path / "my\nplan.json"
+    result = run_cli("execute", str(plan), "--run-dir", str(tmp_path / "run"), "--no-report")
+    assert one_sentence(result) and "my\\nplan.json" in result.stderr, result.stderr
