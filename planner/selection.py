@@ -5,7 +5,7 @@ Several pooled runs (a prior): leave one run out, predict its readings from its 
 schedule, and also the rank correlation of the runs' predicted and measured finals. One or two
 runs: one step ahead, each round's reading predicted by the fit to the rounds before it. Errors are
 mean absolute differences in reward units; a kind whose error is not lower than another's by two
-standard errors of their paired difference is not called better, and the output says so.
+standard errors of their paired log ratio is not called better, and the output says so.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from planner.observations import Observations
 from planner.validate import InputError
 
 POOLED = 3  # runs it takes to leave one out; with fewer, rounds are predicted one step ahead
+TINY_ERROR = 1e-12  # held-out errors are floored here before their logs are compared (an exact fit errs by 0)
 FIRST_AHEAD = 3  # rounds a one-step-ahead prediction needs before it (no kind fits fewer)
 
 
@@ -155,9 +156,19 @@ def score(obs: Observations, kind: str) -> Score:
     return Score(kind, whole, errors)
 
 
+def clearly_worse(errors: np.ndarray, best: np.ndarray) -> bool:
+    """Whether errors are larger than best's beyond noise: their log ratio, paired by held-out run or
+    round, averages more than two standard errors above 0 (ratios: one run's error of 0.2 against 0.002
+    counts as much as 0.02 against 0.0002)."""
+    if len(errors) != len(best) or len(best) < 2:
+        return False
+    ratio = np.log(np.maximum(errors, TINY_ERROR)) - np.log(np.maximum(best, TINY_ERROR))
+    return bool(np.mean(ratio) > 2 * np.std(ratio, ddof=1) / math.sqrt(len(ratio)))
+
+
 def choose(scores: list[Score]) -> tuple[str, str]:
     """The chosen kind and the sentence that says why: the smallest held-out error, unless another kind
-    is within noise of it (two SE of the paired difference), when the one with the fewest parameters
+    is within noise of it (two SE of the paired log ratio), when the one with the fewest parameters
     among them is chosen (the log cannot tell them apart, and fewer parameters extrapolate less)."""
     fitted = [s for s in scores if not s.skipped]
     if len(fitted) == 1:
@@ -168,15 +179,17 @@ def choose(scores: list[Score]) -> tuple[str, str]:
         return simplest.kind, (f"chosen: {simplest.kind}, the kind with the fewest parameters: the log has too few "
                                "rounds to score any kind on rounds it was not fitted to")
     best = ranked[0]
-    close = [s for s in ranked[1:] if len(s.errors) == len(best.errors) and len(best.errors) > 1
-             and np.mean(s.errors - best.errors) < 2 * np.std(s.errors - best.errors, ddof=1)
-             / math.sqrt(len(best.errors))]
+    if len(ranked) == 1:
+        others = ", ".join(s.kind for s in fitted if s is not best)
+        return best.kind, (f"chosen: {best.kind}, the only kind scored on held-out rounds ({others}: fitted, but too "
+                           "few rounds to score)")
+    close = [s for s in ranked[1:] if not clearly_worse(s.errors, best.errors)]
     if not close:
         return best.kind, (f"chosen: {best.kind}, better than every other kind by more than two SE of the paired "
-                           "difference")
+                           "log ratio of their errors")
     simplest = min([best, *close], key=lambda s: len(s.fit.estimates))
     return simplest.kind, (f"chosen: {simplest.kind}; {', '.join(s.kind for s in [best, *close])} predict held-out "
-                           "rounds equally well within noise (two SE of the paired difference), so the log cannot "
+                           "rounds equally well within noise (two SE of the paired log ratio), so the log cannot "
                            "tell them apart and the one with the fewest parameters is taken")
 
 

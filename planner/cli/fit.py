@@ -25,8 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="samples one optimizer step trains, one value for every log or one per log (trl default: "
                         "the state's train_batch_size; verl: required, data.train_batch_size x rollout.n)")
     parser.add_argument("--task", help="the task a --prior-out prior is for, with --from trl|verl (no run.json there)")
-    parser.add_argument("--kind", choices=("auto", "gaussian", "surrogate"), default="auto",
-                        help="model to fit; auto = gaussian when the log reports theta, else surrogate")
+    parser.add_argument("--kind", default="auto",
+                        help="model kind to fit (gaussian, surrogate, step-clock or another registered one); auto "
+                        "(default) fits every kind the log supports and keeps the one that best predicts rounds "
+                        "it was not fitted to, with a table of their scores")
     parser.add_argument("--fit-gamma", action="store_true", help="profile the surrogate's noise exponent "
                         "gamma over 0.25..3 instead of fixing it at 1")
     parser.add_argument("--out", metavar="MODEL.json", help="write the fitted model file (for plan --model)")
@@ -115,24 +117,31 @@ def run(args: argparse.Namespace) -> int:
     from planner.fit import Observations, fit
     from planner.jsonio import atomic_write_json, check_output_path, dumps
     from planner.priors import fit_prior
+    from planner.selection import select
 
     for path, flag in ((args.out, "--out"), (args.prior_out, "--prior-out")):
         if path:
             check_output_path(path, flag)
     runs, task, calibrations = read_runs(args)
-    result = fit(Observations.pool(runs), args.kind, None if args.fit_gamma else 1.0)
+    pooled = Observations.pool(runs)
+    selection = select(pooled) if args.kind == "auto" else None
+    result = selection.chosen.fit if selection else fit(pooled, args.kind, None if args.fit_gamma else 1.0)
     seconds = {k: sum(c[k] for c in calibrations) / len(calibrations) for k in ("cg", "ct", "cr")} \
         if calibrations else None
-    text = dumps({**result.to_json(), **({"seconds": seconds} if seconds else {})}, "the fit")
+    text = dumps({**result.to_json(), **({"seconds": seconds} if seconds else {}),
+                  **({"selection": selection.to_json()} if selection else {})}, "the fit")
     prior = fit_prior(task, runs, {"what": f"{len(runs)} earlier run(s): {', '.join(args.log)}"}) if task else None
-    if args.out:
-        atomic_write_json(args.out, result.model.to_json())
+    if args.out:  # the model, and how it was chosen (plan --model reads the model and ignores the rest)
+        atomic_write_json(args.out, {**result.model.to_json(), **({"selection": selection.to_json()} if selection
+                                                                   else {})})
     if prior:
         atomic_write_json(args.prior_out, prior.to_json())
     if args.json:
         print(text)
         return 0
-    print(f"{result.method} model fitted to {len(Observations.pool(runs).n)} transitions "
+    if selection:
+        print(selection.table())
+    print(f"{result.method} model fitted to {len(pooled.n)} transitions "
           f"from {len(runs)} run(s): {json.dumps(result.model.to_json())}")
     print(f"  {'parameter':<10} {'estimate':>11} {'95 % interval':>27}")
     for e in result.estimates:

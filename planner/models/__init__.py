@@ -22,7 +22,7 @@ def model_from_json(data: object) -> RewardModel:
     kind = data.get("kind")
     if not isinstance(kind, str):
         raise InputError(f"a model needs a kind (known: {', '.join(registry.names(registry.MODELS))}), got {kind!r}")
-    fields = {k: v for k, v in data.items() if k != "kind"}
+    fields = {k: v for k, v in data.items() if k not in ("kind", "selection")}  # selection: how plan fit chose it
     return from_dict(registry.load(registry.MODELS, kind, "model kind"), fields, f"{kind} model")
 
 
