@@ -12,6 +12,7 @@ from a pilot's checkpoint, not the shipped model, and are left out.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import itertools
 import math
@@ -89,6 +90,9 @@ def scores(predicted: dict[str, float], measured: dict[str, tuple[float, float]]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    args = parser.parse_args()
     short = read_json(RESULTS / "ddpm_study_360.json", "the 360 s DDPM study")
     study = read_json(RESULTS / "ddpm_study.json", "the 720 s DDPM study")
     train_batch = int(study["task_config"]["train_batch"])
@@ -108,7 +112,7 @@ def main() -> None:
                  for k, (m, s) in measured.items()],
                 [("strategy", ""), ("measured", ".4f"), ("se", ".4f")] + [(kind, ".4f") for kind in KINDS]))
     print(table(rows, [("kind", ""), ("pairs", "d"), ("ordered_right", "d"), ("spearman", ".2f"), ("mae", ".4f")]))
-    print(f"wrote {save('ddpm_models', {'measured': measured, 'predicted': predicted, 'scores': rows}, RESULTS)}")
+    print(f"wrote {save('ddpm_models', {'measured': measured, 'predicted': predicted, 'scores': rows}, args.out)}")
 
 
 if __name__ == "__main__":

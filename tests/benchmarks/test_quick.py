@@ -164,3 +164,21 @@ def test_task_study_runs_only_the_strategies_named(tmp_path):
     assert sorted(p.name for p in runs.iterdir()) == ["calibration.json", "constant-0"]
     rows = json.loads((tmp_path / "gaussian_study_quick.json").read_text())["rows"]
     assert [r["strategy"] for r in rows] == ["constant"]
+
+
+def test_the_step_clock_ranks_the_ddpm_strategies_it_has_not_seen(tmp_path):
+    """Each committed 720-s DDPM strategy held out: the stale step clock orders at least 80 % of the
+    pairs that differ by more than 2 SE with a mean error of at most 0.006; the surrogate does not."""
+    bench("ddpm_models.py", "--out", str(tmp_path))
+    scores = {row["kind"]: row for row in json.loads((tmp_path / "ddpm_models.json").read_text())["scores"]}
+    stale = scores["step-clock, stale"]
+    assert stale["share_right"] >= 0.8 and stale["mae"] <= 0.006
+    assert scores["surrogate"]["mae"] > 0.006
+
+
+def test_gaussian_stops_quick(tmp_path):
+    """Both settings, every seed's share spent and gap over the oracle's, the wrong stops counted."""
+    bench("gaussian_stops.py", "--quick", "--out", str(tmp_path))
+    rows = json.loads((tmp_path / "gaussian_stops_quick.json").read_text())["rows"]
+    assert [r["sigma"] for r in rows] == [1.5, 1.0] and all(len(r["spent"]) == r["seeds"] == 4 for r in rows)
+    assert all(0 < s <= 1 + 1e-9 for r in rows for s in r["spent"]) and all(r["oracle_mean_gap"] > 0 for r in rows)
