@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, save, table  # noqa: E402
 from planner.fit import Observations, fit  # noqa: E402
 from planner.jsonio import read_json  # noqa: E402
-from planner.models.stepclock import Runs, fit_runs  # noqa: E402
+from planner.models.stepclock_fit import Runs, fit_runs  # noqa: E402
 
 TUNED = "planner (tuned)"
 

@@ -17,7 +17,6 @@ clock alone, so the best schedule of any shape is a dynamic programme over it (`
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from typing import TYPE_CHECKING, ClassVar
 
@@ -164,12 +163,16 @@ class StepClockModel:
     @classmethod
     def fit(cls, obs) -> "Fit":
         """The kind's own refit (planner.fit.refit): the step clock on the log's steps."""
+        from planner.models.stepclock_fit import fit_observations
+
         return fit_observations(obs)
 
     @classmethod
     def point_fit(cls, obs, like: "StepClockModel") -> "StepClockModel":
         """The fit without intervals, with like's staleness choice and train batch: what model selection
         scores on each held-out run (planner/selection.py)."""
+        from planner.models.stepclock_fit import fit_runs, runs_of
+
         return fit_runs(runs_of(obs), like.train_batch, like.stale is not None, bootstrap=0)[0]
 
     def restart(self, obs) -> "StepClockModel":
@@ -187,42 +190,6 @@ class StepClockModel:
         return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
 
 
-# ---- fitting ----------------------------------------------------------------------------------------
-PARAMS = ("r_star", "r0", "w", "tau_f", "beta", "tau_s", "stale")
-LOWER = np.array([1e-6, 0.0, 0.0, 1e-2, 0.2, 1e-2, 1.0])  # beta in [0.2, 5]: sharper or flatter shapes
-UPPER = np.array([1.0, 1.0, 1.0, 1e4, 5.0, 1e5, 1e5])  # are not told apart by rounds of a few steps
-TOLERANCE = 1e-12  # least squares converge this far: a refit of the same rounds on another machine agrees to 1e-6
-BOOTSTRAP = 100  # residual-bootstrap refits behind the 95 % intervals (seeded: the same log, the same intervals)
-
-
-@dataclasses.dataclass(frozen=True)
-class Runs:
-    """Rounds of one or more runs for the fit: each run's optimizer steps per round and its rewards
-    before round 0 and after each round (the clock starts at 0 with each run)."""
-
-    steps: tuple[np.ndarray, ...]
-    rewards: tuple[np.ndarray, ...]
-
-    @functools.cached_property
-    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every run's rounds end to end: the steps, where each round's reading sits among the readings
-        (a run's first reading is its start, at clock 0), and the first round of each round's run."""
-        steps = np.concatenate(self.steps).astype(float)
-        lengths = np.array([len(k) for k in self.steps])
-        first = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)  # each round's run's first round
-        run = np.repeat(np.arange(len(lengths)), lengths)
-        return steps, np.arange(len(steps)) + run + 1, first
-
-    def points(self, theta: np.ndarray, stale: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Each reading's clock under theta's staleness (theta[6]), and the readings."""
-        steps, at, first = self._layout
-        moved = theta[6] * np.log1p(steps / theta[6]) if stale else steps
-        total = np.cumsum(moved)
-        K = np.zeros(len(steps) + len(self.steps))
-        K[at] = total - np.concatenate([[0.0], total])[first]
-        return K, np.concatenate(self.rewards)
-
-
 def _gap_curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
     """The gap r* - r at clock K for theta = (r_star, r0, w, tau_f, beta, tau_s, ...), without cancellation."""
     r_star, r0, w, tau_f, beta, tau_s = theta[:6]
@@ -232,111 +199,3 @@ def _gap_curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
 def _curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
     """The two-speed reward at clock K."""
     return theta[0] - _gap_curve(theta, K)
-
-
-def distinct_clocks(runs: Runs) -> int:
-    """How many different step counts the runs read the reward at (each parameter needs one more)."""
-    return len(np.unique(np.concatenate([np.cumsum(k) for k in runs.steps] + [[0.0]])))
-
-
-def _least_squares(runs: Runs, y: np.ndarray, starts: list[np.ndarray], stale: bool) -> np.ndarray:
-    """The parameters with the smallest squared error from several starts (the two speeds trade off)."""
-    from scipy.optimize import least_squares
-
-    width = len(PARAMS) if stale else len(PARAMS) - 1
-    low, high = LOWER[:width], UPPER[:width]
-
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        return _curve(theta, runs.points(theta, stale)[0]) - y
-
-    best = None
-    for start in starts:
-        found = least_squares(residuals, np.clip(start[:width], low, high), bounds=(low, high), x_scale="jac",
-                              xtol=TOLERANCE, ftol=TOLERANCE, gtol=TOLERANCE, max_nfev=4000)
-        if best is None or found.cost < best.cost:
-            best = found
-    return best.x
-
-
-def fit_runs(runs: Runs, train_batch: int, stale: bool = False,
-             bootstrap: int = BOOTSTRAP) -> tuple[StepClockModel, np.ndarray, float]:
-    """The step clock (with the staleness term if asked) fitted to pooled runs: the model, bootstrap draws
-    of its parameters (bootstrap, 6 or 7) and the residual rms. Refused in one sentence when the runs
-    cannot pin its parameters down."""
-    width = len(PARAMS) if stale else len(PARAMS) - 1
-    y = np.concatenate(runs.rewards)
-    distinct = distinct_clocks(runs)
-    if distinct < width + 1:
-        raise InputError(f"the step clock needs rewards at {width + 1} or more different step counts, the log "
-                         f"has {distinct}")
-    span = float(max(np.sum(k) for k in runs.steps))
-    starts = [np.array([min(1.0, float(np.max(y)) + 0.02), float(runs.rewards[0][0]), 0.5, span * f, 1.0, span * s,
-                        span * a]) for f, s, a in ((0.05, 0.5, 1.0), (0.1, 1.0, 3.0), (0.02, 2.0, 10.0))]
-    theta = _least_squares(runs, y, starts, stale)
-    fitted = _curve(theta, runs.points(theta, stale)[0])
-    resid = y - fitted
-    rng = np.random.default_rng(0)
-    draws = np.array([_least_squares(runs, fitted + rng.choice(resid, len(y)), [theta], stale)
-                      for _ in range(bootstrap)]).reshape(bootstrap, len(theta))
-    model = StepClockModel(*(float(v) for v in theta[:6]), stale=float(theta[6]) if stale else None,
-                           train_batch=train_batch)
-    return model, draws, float(np.sqrt(np.mean(resid**2)))
-
-
-# ---- the kind's own refit (planner.fit.refit and restart_model call these) --------------------------
-STALE_RUNS = 3  # runs it takes to score the staleness term on a held-out run; with fewer it is left out
-
-
-def runs_of(obs) -> Runs:
-    """An Observations' runs as the fit reads them (refused in one sentence when the log has no steps)."""
-    if obs.steps is None:
-        raise InputError("the log has no optimizer steps per round (a task's train_steps, the Advisor's "
-                         "steps= or train_batch=), so the step clock cannot be fitted")
-    parts = obs.runs()
-    return Runs(tuple(p.steps for p in parts), tuple(np.concatenate([[p.before[0]], p.after]) for p in parts))
-
-
-def held_out_error(runs: Runs, stale: bool) -> float:
-    """Mean absolute error on each run's readings by the step clock fitted to the other runs (no bootstrap)."""
-    errors = []
-    for i in range(len(runs.steps)):
-        rest = Runs(runs.steps[:i] + runs.steps[i + 1:], runs.rewards[:i] + runs.rewards[i + 1:])
-        y = np.concatenate(rest.rewards)
-        top, span = float(np.max(y)), float(max(np.sum(k) for k in rest.steps))
-        start = np.array([min(1.0, top + 0.02), float(rest.rewards[0][0]), 0.5, span * 0.05, 1.0, span, span])
-        theta = _least_squares(rest, y, [start], stale)
-        K, _ = Runs((runs.steps[i],), (runs.rewards[i],)).points(theta, stale)
-        errors.append(np.mean(np.abs(_curve(theta, K) - runs.rewards[i])))
-    return float(np.mean(errors))
-
-
-def train_batch_of(kept: np.ndarray, steps: np.ndarray) -> int:
-    """The samples per step that turn every round's kept count into its logged steps (ceil(kept / b) =
-    steps), the smallest such b; where none does (steps also counted otherwise), the median ratio."""
-    trained = steps > 0
-    kept, steps = kept[trained], steps[trained]
-    if not len(kept):
-        return 1
-    low = int(np.max(np.ceil(kept / steps - 1e-9)))  # ceil(kept / b) <= steps
-    high = np.min(np.where(steps > 1, (kept - 1) / np.maximum(steps - 1, 1), np.inf))  # ceil(kept / b) > steps - 1
-    return low if low <= high else max(1, int(round(float(np.median(kept / steps)))))
-
-
-def fit_observations(obs):
-    """The step clock fitted to a log: with the staleness term when STALE_RUNS or more runs show it
-    predicts a held-out run better, else without; its train batch read off the log. A planner.fit.Fit
-    with bootstrap intervals."""
-    from planner.fit import Estimate, Fit
-
-    runs = runs_of(obs)
-    train_batch = train_batch_of(obs.n, obs.steps)
-    stale = (len(runs.steps) >= STALE_RUNS and distinct_clocks(runs) > len(PARAMS)
-             and held_out_error(runs, True) < held_out_error(runs, False))
-    model, draws, rmse = fit_runs(runs, train_batch, stale)
-    y = np.concatenate(runs.rewards)
-    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
-    names = PARAMS if stale else PARAMS[:-1]
-    estimates = tuple(Estimate(name, float(getattr(model, name)), float(lo), float(hi))
-                      for name, lo, hi in zip(names, low, high))
-    r2 = 1 - rmse**2 / float(np.var(y)) if np.var(y) > 0 else math.nan
-    return Fit(model, estimates, rmse, r2, len(obs.n), StepClockModel.kind)

@@ -10,7 +10,8 @@ import pytest
 
 from planner.costs import CostModel
 from planner.models import model_from_json
-from planner.models.stepclock import PARAMS, Runs, StepClockModel, fit_runs
+from planner.models.stepclock import StepClockModel
+from planner.models.stepclock_fit import PARAMS, Runs, fit_runs
 from planner.plan import recommend
 from planner.problem import Problem
 from planner.validate import InputError
