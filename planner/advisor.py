@@ -30,14 +30,14 @@ import os
 from collections.abc import Mapping
 
 import planner.replan as replanning
-from planner import registry
+from planner.advisor_inputs import checked_metrics, checked_seconds, reward_model
 from planner.advisor_report import report, summarize
 from planner.advisor_sizing import forecast, round_size
 from planner.advisor_state import AdvisorState
 from planner.costs import CostModel
 from planner.ledger import Ledger
 from planner.limits import check_plan, check_scale
-from planner.models import DEFAULT_MODEL, RewardModel, load_model
+from planner.models import RewardModel
 from planner.plan import Plan, recommend
 from planner.problem import Problem
 from planner.rounds import RoundRecord
@@ -45,15 +45,10 @@ from planner.trackers import RoundLogger, hyperparameters, parse_log_with
 from planner.validate import (
     InputError,
     check_count,
-    check_number,
     check_positive,
     check_unit,
     is_int,
-    is_number,
-    require,
 )
-
-MAX_SECONDS = 1e9  # most seconds one phase of a round can take (31.7 years)
 
 
 class Advisor:
@@ -87,12 +82,12 @@ class Advisor:
         costs = CostModel(cg, ct, c_round, selection, ratio)
         check_positive("budget", budget)
         check_scale(budget, costs)
-        problem = Problem(_model(model), costs, budget, batch, max_rounds)
+        problem = Problem(reward_model(model), costs, budget, batch, max_rounds)
         initial = None
         if initial_reward is not None or initial_metrics is not None:
             if initial_reward is None:
                 raise InputError("initial_metrics need initial_reward as well")
-            initial = _metrics(initial_metrics, check_unit("initial_reward", initial_reward), "initial_metrics")
+            initial = checked_metrics(initial_metrics, check_unit("initial_reward", initial_reward), "initial_metrics")
         if train_batch is not None and (isinstance(train_batch, bool) or not is_int(train_batch) or train_batch < 1):
             raise InputError(f"train_batch must be a whole number >= 1, got {train_batch!r}")
         self.train_batch = train_batch
@@ -180,7 +175,7 @@ class Advisor:
         if reward is None and metrics is not None:
             raise InputError("metrics are held-out metrics: give them with the reward they come with")
         reward = None if reward is None else check_unit("reward", reward)
-        metrics = {} if reward is None else _metrics(metrics, reward, "metrics")
+        metrics = {} if reward is None else checked_metrics(metrics, reward, "metrics")
         generation_reward, generation_reward_se = self._generation(kept, generated, generation_reward,
                                                                    generation_reward_se)
         seconds = self._seconds(seconds_generating, seconds_training)
@@ -236,8 +231,8 @@ class Advisor:
             raise InputError(f"seconds {was} recorded for earlier rounds; record them for every round or none")
         if generating is None:
             return None
-        return {"generate": _check_seconds("seconds_generating", generating),
-                "train": _check_seconds("seconds_training", training)}
+        return {"generate": checked_seconds("seconds_generating", generating),
+                "train": checked_seconds("seconds_training", training)}
 
     # ---- sizing the round --------------------------------------------------------------------
 
@@ -279,35 +274,3 @@ class Advisor:
         self.schedule, self._asked = read.schedule, read.asked
         if self._logger:
             self._logger.rewind(len(read.history))
-
-
-def _model(model: RewardModel | str | os.PathLike | None) -> RewardModel:
-    """The reward model: the default, a model object, or one read from a model file."""
-    if model is None:
-        return DEFAULT_MODEL
-    if isinstance(model, (str, os.PathLike)):
-        return load_model(os.fspath(model))
-    kinds = registry.names(registry.MODELS)
-    if getattr(model, "kind", None) in kinds and isinstance(model, registry.load(registry.MODELS, model.kind, "")):
-        return model  # registered, so that a plan made with it can be read back (state_dict, plan files)
-    raise InputError(f"model must be a reward model of a registered kind ({', '.join(kinds)}; others register in the "
-                     f"entry-point group {registry.MODELS}) or a model file path, got {model!r}")
-
-
-def _metrics(metrics: Mapping[str, float] | None, reward: float, what: str) -> dict[str, float]:
-    """Extra metrics (e.g. "theta") as floats, with "reward" set to the reward given."""
-    if metrics is None:
-        return {"reward": reward}
-    if not isinstance(metrics, Mapping) or not all(isinstance(k, str) for k in metrics):
-        raise InputError(f"{what} must be a dict of name -> number, got {metrics!r}")
-    out = {k: check_number(f"{what}[{k!r}]", v) for k, v in metrics.items()}
-    if out.setdefault("reward", reward) != reward:
-        raise InputError(f"{what}['reward'] = {out['reward']!r} differs from the reward given, {reward!r}")
-    return out
-
-
-def _check_seconds(name: str, value: object) -> float:
-    """A round's measured seconds: from 0 to MAX_SECONDS (past that a typo, and the ledger would overflow)."""
-    require(is_number(value) and 0 <= value <= MAX_SECONDS, name, f"a number of seconds from 0 to {MAX_SECONDS:g}",
-            value)
-    return float(value)
