@@ -24,7 +24,8 @@ import torch
 from diffusers import DDPMScheduler, UNet2DModel
 from sklearn.datasets import load_digits
 
-from bootstrapper.tasks.ddpm import SHIPPED, DDPMTask, to_model_range
+from bootstrapper.tasks.ddpm import SHIPPED, DDPMTask
+from bootstrapper.tasks.ddpm_data import to_model_range
 from planner.jsonio import atomic_write_json
 
 

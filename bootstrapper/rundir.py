@@ -4,7 +4,7 @@
     run.json         task name and config, seed, engine options, calibrated costs
     rounds.jsonl     one JSON object per committed round, appended, never rewritten
     checkpoint/      the state after the last committed round (task state + engine.json)
-    report.png       measured vs predicted reward per round
+    report.png       the measured and predicted reward gap per round
     .lock            flock'ed by the one process running the run (bootstrapper/lock.py)
 
 A new run directory is built beside its final place (plan.json, run.json, .lock, locked) and renamed
@@ -12,15 +12,13 @@ into place, so a crash or a full disk never leaves a half-made one. A round is c
 writing its checkpoint into a temporary folder, fsync, rename over the previous one, then (2)
 appending its log line (every byte written, then fsync). A kill between the two leaves a checkpoint
 one round ahead of the log: resume appends the line saved inside the checkpoint, so no finished
-round is lost. A commit that fails (a full disk) removes what it half wrote, and the next start
-(recover) finishes or undoes any commit it finds interrupted and cuts a torn last log line that the
-checkpoint holds whole. Anything else inconsistent is refused, untouched.
+round is lost. A failed commit (full disk) removes what it half wrote; recover() then finishes or undoes
+an interrupted commit and cuts a torn last log line the checkpoint holds whole; anything else is refused.
 """
 from __future__ import annotations
 
 import errno
 import glob
-import hashlib
 import json
 import os
 import secrets
@@ -29,11 +27,12 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from bootstrapper.engine_state import digest, read_engine_state
 from bootstrapper.lock import LOCK_FILE, RunLock, not_writable
 from planner.jsonio import atomic_write_json, fsync_dir, read_json, read_jsonl
-from planner.rounds import ENGINE_KEYS, RoundRecord, is_schedule, read_rounds
+from planner.rounds import ENGINE_KEYS, RoundRecord, read_rounds
 from planner.runconfig import RunConfig
-from planner.validate import InputError, check_rng_state
+from planner.validate import InputError
 
 CHECKPOINT = "checkpoint"
 
@@ -174,7 +173,7 @@ class RunDir:
         if not engine_file.exists():
             raise InputError(f"the checkpoint of round {committed - 1} is missing from {self.path}; "
                              "the run cannot resume")
-        engine = self._engine_state(engine_file)
+        engine = read_engine_state(engine_file)
         log = self.rounds()
         if engine["next_round"] == committed + 1:
             read_rounds(log + [engine["record"]], f"{engine_file} (after the log)", ENGINE_KEYS)
@@ -183,34 +182,6 @@ class RunDir:
             raise InputError(f"the checkpoint {engine_file} is for round {engine['next_round'] - 1}, but the "
                              f"log's last round is {committed - 1}; the run cannot resume")
         return engine, self.checkpoint / "task"
-
-    @staticmethod
-    def _engine_state(path: Path) -> dict:
-        """engine.json, checked: its round record (read into a RoundRecord), the ledger's spending and the RNG
-        state agree and are sound."""
-        engine = read_json(path, "the checkpoint's engine state")
-        damaged = lambda why: InputError(f"the checkpoint's engine state {path} is damaged ({why}); "
-                                         "the run cannot resume")
-        if not isinstance(engine, dict) or not {"next_round", "spent", "rng", "schedule", "record"} <= set(engine):
-            raise damaged("it lacks next_round, spent, rng, schedule or record")
-        try:
-            record = engine["record"] = RoundRecord.from_json(engine["record"], "its round record", ENGINE_KEYS)
-        except InputError as e:
-            raise damaged(str(e)) from None
-        if engine["next_round"] != record.round + 1:
-            raise damaged(f"next_round {engine['next_round']!r} does not follow its round record's round "
-                          f"{record.round}")
-        if not is_schedule(engine["schedule"]):
-            raise damaged(f"its schedule {engine['schedule']!r} is not a list of whole numbers")
-        if engine["spent"] != record.spent:
-            raise damaged(f"spent {engine['spent']!r} is not its round record's {record.spent!r}")
-        try:
-            check_rng_state(engine["rng"], "its random-number state")
-        except InputError:
-            raise damaged("its random-number state is not a PCG64 state") from None
-        if engine.get("rng_sha256", _digest(engine["rng"])) != _digest(engine["rng"]):
-            raise damaged("its random-number state was changed after it was written")
-        return engine
 
     def commit(self, record: RoundRecord, engine: dict, save_task_state: Callable[[Path], None]) -> None:
         """Make a finished round durable: checkpoint (atomic rename), then its log line. If the disk
@@ -224,7 +195,7 @@ class RunDir:
             (tmp / "task").mkdir(parents=True)
             save_task_state(tmp / "task")
             # No atomic write needed inside tmp: the folder is published whole by the rename below.
-            state = {**engine, "record": record.to_json(), "rng_sha256": _digest(engine["rng"])}
+            state = {**engine, "record": record.to_json(), "rng_sha256": digest(engine["rng"])}
             (tmp / "engine.json").write_text(json.dumps(state))
             _fsync_tree(tmp)
         except BaseException as e:
@@ -314,12 +285,6 @@ class RunDir:
 def _text(obj: dict) -> str:
     """An object as the run directory's files hold it (compared as text: NaN equals NaN there)."""
     return json.dumps(obj, sort_keys=True)
-
-
-def _digest(rng_state: object) -> str:
-    """A checksum of the RNG state saved beside it: an edit that numpy would accept (another valid
-    PCG64 state, which would silently change the random stream) is refused."""
-    return hashlib.sha256(_text(rng_state).encode()).hexdigest()[:16]
 
 
 def _fsync_tree(folder: Path) -> None:

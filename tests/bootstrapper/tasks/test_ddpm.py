@@ -14,7 +14,8 @@ needs("diffusers")
 from diffusers import DDPMScheduler  # noqa: E402
 
 from bootstrapper.tasks import TaskError, get_task  # noqa: E402
-from bootstrapper.tasks.ddpm import SHIPPED, DDPMConfig, DDPMTask, psnr  # noqa: E402
+from bootstrapper.tasks.ddpm import SHIPPED, DDPMConfig, DDPMTask  # noqa: E402
+from bootstrapper.tasks.ddpm_data import psnr  # noqa: E402
 from tests.bootstrapper.tasks.helpers import tiny_ddpm_task, tiny_unet  # noqa: E402
 
 
