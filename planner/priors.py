@@ -67,15 +67,16 @@ class TaskPrior:
                 "source": self.source}
 
 
-def fit_prior(task: str, runs: list[Observations], source: dict) -> TaskPrior:
+def fit_prior(task: str, runs: list[Observations], source: dict, kinds: list[str] | None = None) -> TaskPrior:
     """The model kind that best predicts held-out runs (planner/selection.py), fitted to several runs'
     measured rounds pooled, its source completed with the rounds themselves so that `plan tune` can
-    pool them with a run's own, and its fit with the selection's scores; InputError if the chosen
-    surrogate is not pinned down by the rounds."""
+    pool them with a run's own, and its fit with the selection's scores (among `kinds`, default every
+    registered one); InputError if the chosen surrogate is not pinned down by the rounds."""
     from planner.selection import select
 
-    pooled = Observations.pool(runs)
-    selection = select(pooled)
+    # a prior carries rewards and steps (its transitions hold no theta), so its kind is chosen from those
+    pooled = dataclasses.replace(Observations.pool(runs), theta_before=None, theta_after=None)
+    selection = select(pooled, kinds)
     fitted = selection.chosen.fit
     loose = fitted.unidentified()
     if loose:

@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "gamma over 0.25..3 instead of fixing it at 1")
     parser.add_argument("--out", metavar="MODEL.json", help="write the fitted model file (for plan --model)")
     parser.add_argument("--prior-out", metavar="PRIOR.json",
-                        help="also write a prior file for `plan tune --prior`: the surrogate fitted to these runs' "
-                        "rewards, with their rounds, which the tuned run pools with its own in every refit")
+                        help="also write a prior file for `plan tune --prior`: the kind (of --kind, or chosen on "
+                        "held-out rounds) fitted to these runs' rewards and steps, with their rounds, which the tuned "
+                        "run pools with its own in every refit")
     parser.add_argument("--json", action="store_true", help="print the fit (model, intervals, rmse, r2) as JSON")
 
 
@@ -130,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         if calibrations else None
     text = dumps({**result.to_json(), **({"seconds": seconds} if seconds else {}),
                   **({"selection": selection.to_json()} if selection else {})}, "the fit")
-    prior = fit_prior(task, runs, {"what": f"{len(runs)} earlier run(s): {', '.join(args.log)}"}) if task else None
+    prior = fit_prior(task, runs, {"what": f"{len(runs)} earlier run(s): {', '.join(args.log)}"},
+                      None if args.kind == "auto" else [args.kind]) if task else None
     if args.out:  # the model, and how it was chosen (plan --model reads the model and ignores the rest)
         atomic_write_json(args.out, {**result.model.to_json(), **({"selection": selection.to_json()} if selection
                                                                    else {})})

@@ -105,6 +105,9 @@ def runs_of(obs) -> Runs:
     if obs.steps is None:
         raise InputError("the log has no optimizer steps per round (a task's train_steps, the Advisor's "
                          "steps= or train_batch=), so the step clock cannot be fitted")
+    if len(set(obs.steps[obs.steps > 0].tolist())) < 2:
+        raise InputError("every round of the log ran the same number of optimizer steps, so its clock is the "
+                         "round count and cannot tell the step clock from any reward-per-round model")
     parts = obs.runs()
     return Runs(tuple(p.steps for p in parts), tuple(np.concatenate([[p.before[0]], p.after]) for p in parts))
 

@@ -44,7 +44,8 @@ def test_plan_fit_from_trl_fits_a_model_from_the_runs(trainer_states, tmp_path):
     fit = json.loads(done.stdout)
     assert fit["rounds"] == 20 and fit["model"]["kind"] == "surrogate"  # 10 evaluations after the start, per run
     assert 0.25 < fit["model"]["r_star"] < 0.45
-    assert json.loads((tmp_path / "model.json").read_text()) == fit["model"]
+    stored = json.loads((tmp_path / "model.json").read_text())
+    assert {k: v for k, v in stored.items() if k != "selection"} == fit["model"]  # and how plan fit chose it
 
 
 def test_a_trl_log_without_the_reward_or_not_from_trl_is_one_sentence(trainer_states, tmp_path):
