@@ -82,3 +82,10 @@ def predict(model: RewardModel, n: np.ndarray) -> np.ndarray:
 def gap(model: RewardModel, n: np.ndarray) -> np.ndarray:
     """Expected remaining gap r_star - final reward, the number plans are compared by."""
     return model.gaps(n)[..., -1]
+
+
+def reward_acceptance(rewards: np.ndarray) -> np.ndarray:
+    """Generated per kept sample under proportional selection where the reward is the acceptance
+    rate: 1 / reward (the surrogate's and the step clock's reading of E[1/acceptance]); inf at 0."""
+    with np.errstate(divide="ignore"):
+        return np.where(rewards > 0, 1.0 / np.maximum(rewards, 1e-300), np.inf)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from planner.models._base import reward_acceptance
 from planner.validate import InputError, check_positive, is_int
 
 if TYPE_CHECKING:  # planner.fit imports the models: at run time fit is imported where it is used
@@ -89,9 +90,7 @@ class StepClockModel:
         return self.r_star - self.gaps(n)
 
     def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
-        r = self.trajectory(n)[..., :-1]
-        with np.errstate(divide="ignore"):
-            return np.where(r > 0, 1.0 / np.maximum(r, 1e-300), np.inf)
+        return reward_acceptance(self.trajectory(n)[..., :-1])
 
     def optimal_base(self) -> float:
         """No theorem gives a base here: the searches start from doubling, and `any_shape` certifies."""
@@ -128,7 +127,7 @@ class StepClockModel:
         states = int(np.sum(np.sort(jump)[::-1][: problem.max_rounds])) + 1
         reward = self.reward_at(self.k0 + np.arange(states) * grid)
         proportional = costs.selection == "proportional" and costs.cg > 0
-        per_kept = (costs.ct + costs.cg * np.where(reward > 0, 1.0 / np.maximum(reward, 1e-300), np.inf)
+        per_kept = (costs.ct + costs.cg * reward_acceptance(reward)
                     if proportional else np.full(states, costs.ct + costs.cg * costs.ratio))
         cost = np.full(states, np.inf)
         cost[0] = 0.0

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from planner.models._base import contracting_sum
+from planner.models._base import contracting_sum, reward_acceptance
 from planner.validate import InputError, check_positive
 
 
@@ -40,9 +40,7 @@ class SurrogateModel:
         return self.r_star - self.gaps(n)
 
     def inverse_acceptance(self, n: np.ndarray) -> np.ndarray:
-        r = self.trajectory(n)[..., :-1]
-        with np.errstate(divide="ignore"):
-            return np.where(r > 0, 1.0 / np.maximum(r, 1e-300), np.inf)
+        return reward_acceptance(self.trajectory(n)[..., :-1])
 
     def noise_weights(self, rounds: int) -> tuple[np.ndarray, float]:
         # g_T = a^T g0 + sum_t a^(T-1-t) b n_t^-gamma
@@ -51,8 +49,7 @@ class SurrogateModel:
 
     def noise_inverse_acceptance(self, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
         r = self.r_star - self.a ** np.asarray(t, dtype=float) * self.g0 - noise
-        with np.errstate(divide="ignore"):
-            return np.where(r > 0, 1.0 / np.maximum(r, 1e-300), np.inf)
+        return reward_acceptance(r)
 
     def least_gap(self, rounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         return self.a ** np.asarray(rounds, dtype=float) * self.g0 + low
