@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, save, table  # noqa: E402
 from planner.fit import Observations, fit  # noqa: E402
 from planner.jsonio import read_json  # noqa: E402
+from planner.models.stepclock import StepClockModel  # noqa: E402
 from planner.models.stepclock_fit import Runs, fit_runs  # noqa: E402
 
 TUNED = "planner (tuned)"
@@ -55,7 +56,7 @@ def step_clock_runs(runs: list, train_batch: int) -> Runs:
 def step_clock(stale: bool):
     """Finals of the held-out runs by the step clock (with or without staleness) fitted to the training runs."""
     def predict(train: list, held: list, train_batch: int) -> list[float]:
-        model = fit_runs(step_clock_runs(train, train_batch), train_batch, stale)[0]
+        model = StepClockModel.from_theta(fit_runs(step_clock_runs(train, train_batch), stale)[0], stale, train_batch)
         return [float(model.trajectory(np.array(kept, dtype=float))[-1]) for _, kept, _ in held]
     return predict
 

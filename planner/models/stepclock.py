@@ -23,6 +23,17 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from planner.models._base import reward_acceptance
+from planner.models.stepclock_fit import (
+    PARAMS,
+    STALE_RUNS,
+    _curve,
+    _gap_curve,
+    distinct_clocks,
+    fit_runs,
+    held_out_error,
+    runs_of,
+    train_batch_of,
+)
 from planner.validate import InputError, check_positive, is_int
 
 if TYPE_CHECKING:  # planner.fit imports the models: at run time fit is imported where it is used
@@ -160,19 +171,35 @@ class StepClockModel:
         return tuple(reversed(path)), best_reward
 
     @classmethod
-    def fit(cls, obs) -> "Fit":
-        """The kind's own refit (planner.fit.refit): the step clock on the log's steps."""
-        from planner.models.stepclock_fit import fit_observations
+    def from_theta(cls, theta: np.ndarray, stale: bool, train_batch: int) -> "StepClockModel":
+        """The model of fitted parameters (PARAMS order; stale only if fitted)."""
+        return cls(*(float(v) for v in theta[:6]), stale=float(theta[6]) if stale else None, train_batch=train_batch)
 
-        return fit_observations(obs)
+    @classmethod
+    def fit(cls, obs) -> "Fit":
+        """The kind's own refit (planner.fit.refit): fitted to the log's steps, with the staleness term
+        when STALE_RUNS or more runs show it predicts a held-out run better, its train batch read off
+        the log; 95 % intervals from the bootstrap."""
+        from planner.fit import Estimate, Fit
+
+        runs = runs_of(obs)
+        stale = (len(runs.steps) >= STALE_RUNS and distinct_clocks(runs) > len(PARAMS)
+                 and held_out_error(runs, True) < held_out_error(runs, False))
+        theta, draws, rmse = fit_runs(runs, stale)
+        model = cls.from_theta(theta, stale, train_batch_of(obs.n, obs.steps))
+        y = np.concatenate(runs.rewards)
+        low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+        estimates = tuple(Estimate(name, float(getattr(model, name)), float(lo), float(hi))
+                          for name, lo, hi in zip(PARAMS if stale else PARAMS[:-1], low, high))
+        r2 = 1 - rmse**2 / float(np.var(y)) if np.var(y) > 0 else math.nan
+        return Fit(model, estimates, rmse, r2, len(obs.n), cls.kind)
 
     @classmethod
     def point_fit(cls, obs, like: "StepClockModel") -> "StepClockModel":
         """The fit without intervals, with like's staleness choice and train batch: what model selection
         scores on each held-out run (planner/selection.py)."""
-        from planner.models.stepclock_fit import fit_runs, runs_of
-
-        return fit_runs(runs_of(obs), like.train_batch, like.stale is not None, bootstrap=0)[0]
+        stale = like.stale is not None
+        return cls.from_theta(fit_runs(runs_of(obs), stale, bootstrap=0)[0], stale, like.train_batch)
 
     def restart(self, obs) -> "StepClockModel":
         """The model at the clock the last run has reached: its logged steps, else the clock at which
@@ -187,14 +214,3 @@ class StepClockModel:
 
     def to_json(self) -> dict:
         return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
-
-
-def _gap_curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The gap r* - r at clock K for theta = (r_star, r0, w, tau_f, beta, tau_s, ...), without cancellation."""
-    r_star, r0, w, tau_f, beta, tau_s = theta[:6]
-    return (r_star - r0) * (w * np.exp(-np.power(K / tau_f, beta)) + (1 - w) * np.exp(-K / tau_s))
-
-
-def _curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The two-speed reward at clock K."""
-    return theta[0] - _gap_curve(theta, K)

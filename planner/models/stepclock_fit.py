@@ -1,15 +1,13 @@
-"""Fitting the step clock (planner/models/stepclock.py) to logged rounds: least squares over every
-reading, each run's clock starting at 0, from several starts; 95 % intervals by a seeded residual
-bootstrap; the staleness term kept only where it predicts held-out runs better."""
+"""Fitting the step clock (planner/models/stepclock.py builds the model) to logged rounds, in arrays:
+least squares over every reading, each run's clock starting at 0, from several starts; 95 %
+intervals by a seeded residual bootstrap; the staleness term scored on held-out runs."""
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 import numpy as np
 
-from planner.models.stepclock import StepClockModel, _curve
 from planner.validate import InputError
 
 PARAMS = ("r_star", "r0", "w", "tau_f", "beta", "tau_s", "stale")
@@ -71,9 +69,10 @@ def _least_squares(runs: Runs, y: np.ndarray, starts: list[np.ndarray], stale: b
     return best.x
 
 
-def fit_runs(runs: Runs, train_batch: int, stale: bool = False,
-             bootstrap: int = BOOTSTRAP) -> tuple[StepClockModel, np.ndarray, float]:
-    """The step clock (with the staleness term if asked) fitted to pooled runs: the model, bootstrap draws
+def fit_runs(runs: Runs, stale: bool = False,
+             bootstrap: int = BOOTSTRAP) -> tuple[np.ndarray, np.ndarray, float]:
+    """The step clock (with the staleness term if asked) fitted to pooled runs: its parameters (PARAMS,
+    without stale unless asked), bootstrap draws
     of its parameters (bootstrap, 6 or 7) and the residual rms. Refused in one sentence when the runs
     cannot pin its parameters down."""
     width = len(PARAMS) if stale else len(PARAMS) - 1
@@ -91,12 +90,9 @@ def fit_runs(runs: Runs, train_batch: int, stale: bool = False,
     rng = np.random.default_rng(0)
     draws = np.array([_least_squares(runs, fitted + rng.choice(resid, len(y)), [theta], stale)
                       for _ in range(bootstrap)]).reshape(bootstrap, len(theta))
-    model = StepClockModel(*(float(v) for v in theta[:6]), stale=float(theta[6]) if stale else None,
-                           train_batch=train_batch)
-    return model, draws, float(np.sqrt(np.mean(resid**2)))
+    return theta, draws, float(np.sqrt(np.mean(resid**2)))
 
 
-# ---- the kind's own refit (planner.fit.refit and restart_model call these) --------------------------
 STALE_RUNS = 3  # runs it takes to score the staleness term on a held-out run; with fewer it is left out
 
 
@@ -138,21 +134,12 @@ def train_batch_of(kept: np.ndarray, steps: np.ndarray) -> int:
     return low if low <= high else max(1, int(round(float(np.median(kept / steps)))))
 
 
-def fit_observations(obs):
-    """The step clock fitted to a log: with the staleness term when STALE_RUNS or more runs show it
-    predicts a held-out run better, else without; its train batch read off the log. A planner.fit.Fit
-    with bootstrap intervals."""
-    from planner.fit import Estimate, Fit
+def _gap_curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The gap r* - r at clock K for theta = (r_star, r0, w, tau_f, beta, tau_s, ...), without cancellation."""
+    r_star, r0, w, tau_f, beta, tau_s = theta[:6]
+    return (r_star - r0) * (w * np.exp(-np.power(K / tau_f, beta)) + (1 - w) * np.exp(-K / tau_s))
 
-    runs = runs_of(obs)
-    train_batch = train_batch_of(obs.n, obs.steps)
-    stale = (len(runs.steps) >= STALE_RUNS and distinct_clocks(runs) > len(PARAMS)
-             and held_out_error(runs, True) < held_out_error(runs, False))
-    model, draws, rmse = fit_runs(runs, train_batch, stale)
-    y = np.concatenate(runs.rewards)
-    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
-    names = PARAMS if stale else PARAMS[:-1]
-    estimates = tuple(Estimate(name, float(getattr(model, name)), float(lo), float(hi))
-                      for name, lo, hi in zip(names, low, high))
-    r2 = 1 - rmse**2 / float(np.var(y)) if np.var(y) > 0 else math.nan
-    return Fit(model, estimates, rmse, r2, len(obs.n), StepClockModel.kind)
+
+def _curve(theta: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The two-speed reward at clock K."""
+    return theta[0] - _gap_curve(theta, K)

@@ -82,7 +82,8 @@ def test_the_fit_recovers_the_model_and_its_intervals_cover_it(truth):
     values = np.array([getattr(truth, p) for p in names])
     covered, seeds = np.zeros(len(names)), 8
     for seed in range(seeds):
-        model, draws, rmse = fit_runs(simulated_runs(truth, np.random.default_rng(seed), 0.003), 32, stale)
+        theta, draws, rmse = fit_runs(simulated_runs(truth, np.random.default_rng(seed), 0.003), stale)
+        model = StepClockModel.from_theta(theta, stale, 32)
         low, high = np.percentile(draws, [2.5, 97.5], axis=0)
         covered += (low <= values) & (values <= high)
         finals = [(m.trajectory(np.array(n, dtype=float))[-1] for m in (model, truth)) for n in SHAPES]
@@ -92,7 +93,7 @@ def test_the_fit_recovers_the_model_and_its_intervals_cover_it(truth):
 
 def test_the_fit_refuses_too_few_step_counts():
     with pytest.raises(InputError, match="different step counts"):
-        fit_runs(Runs((np.array([1.0, 1.0, 1.0]),), (np.array([0.2, 0.3, 0.4, 0.5]),)), 32)
+        fit_runs(Runs((np.array([1.0, 1.0, 1.0]),), (np.array([0.2, 0.3, 0.4, 0.5]),)))
 
 
 @pytest.mark.parametrize("change, words", [({"tau_s": -1.0}, "tau_s"), ({"r_star": float("nan")}, "r_star"),
