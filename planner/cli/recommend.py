@@ -1,5 +1,6 @@
-"""`plan` (or `plan recommend`): the best exponential schedule for a budget, with the best constant
-and linear ones beside it, the certificate, and the plan file `plan execute` runs."""
+"""`plan` (or `plan recommend`): the best schedule for a budget (of any shape, or exponential with
+--shape exponential), with the best of every other shape beside it, the certificate, and the plan
+file `plan execute` runs."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,7 @@ from planner.cli.flags import (
     problem_from_args,
 )
 
-HELP = "the best exponential schedule for a budget (the default command)"
+HELP = "the best schedule for a budget, of any shape or exponential (the default command)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
