@@ -3,8 +3,10 @@
 Two fits, both regressions of one round on the previous one (conditional least squares):
 * Gaussian, when the task reports its generator mean theta (metrics "theta"): the exact model
   says theta_{t+1} = rho theta_t + e_t, e_t ~ N(0, rho sigma^2 / n_t), a weighted regression
-  whose t-interval for rho is exact given the path; then sigma^2 = tau^2 / rho and
-  kappa^2 = rho sigma^2 / (1 - rho).
+  whose t-interval for rho is exact given the path; the reward readings give rho a second time
+  (log r = log(rho) / 2 - theta^2 / (2 s2), a regression on theta^2), and the two are combined by
+  precision (from exact readings rho is exact, and with it r* = sqrt(rho)); then
+  sigma^2 = tau^2 / rho and kappa^2 = rho sigma^2 / (1 - rho).
 * Surrogate, for any task: r_{t+1} = (1 - a) r* + a r_t - b n_t^-gamma is linear in
   ((1 - a) r*, a, b) for a fixed gamma; gamma is 1 unless asked to be profiled over a grid.
   A round's noise grows with its gap and shrinks with n_t: in the Gaussian case
@@ -48,6 +50,7 @@ A_WEIGHTS = (0.01, 0.99)  # a clipped to this range in the noise weights: at 0 o
 TINY = 1e-300  # keeps a divisor above 0 (an all-zero column, residuals below the reading variance)
 MIN_VARIANCE = 1e-30  # a round's modelled variance floor: keeps every weight finite
 ABOVE_FLOOR = 1e-9  # the fitted r* sits this far above the best reward plus its noise push, so g0 > 0
+READING_ROUNDING = 1e-9  # rho's SE is at least this share of it: exact readings still carry float rounding
 MAX_START_GAP = 0.999  # a surrogate's starting gap is at most this share of r*: g0 < r*, as the model requires
 
 
@@ -126,16 +129,21 @@ def fit_gaussian(obs: Observations) -> Fit:
     x, y, w = obs.theta_before, obs.theta_after, obs.n
     _check_design(x[:, None], ["theta"], "the Gaussian fit")
     beta, cov, tau2, resid = _wls(x[:, None], y, w)
-    rho = float(beta[0])
+    rho, se = float(beta[0]), math.sqrt(cov[0, 0])
     if not 0 < rho < 1:
         raise InputError(f"the fitted contraction rho = {rho:.3g} is outside (0, 1): the log does not look "
                          "like a Gaussian bootstrapping run")
+    from_rewards = _rho_from_rewards(obs)
+    if from_rewards is not None:  # two independent estimates of rho: precision-weighted
+        rho_r, se_r = from_rewards
+        weights = 1 / np.square(np.maximum([se, se_r], READING_ROUNDING * rho_r))
+        rho, se = float(np.dot(weights, [rho, rho_r]) / weights.sum()), float(weights.sum() ** -0.5)
+    se = max(se, READING_ROUNDING * rho)
     q = _t975(len(y) - 1)
     sigma = math.sqrt(tau2 / rho)
     kappa = math.sqrt(rho * sigma**2 / (1 - rho))
     model = GaussianModel(float(obs.theta_before[0]), sigma, kappa)
     rmse, r2 = _quality(y, resid)
-    se = math.sqrt(cov[0, 0])
     # log sigma = (log tau^2 - log rho) / 2 and log kappa = (log tau^2 - log(1 - rho)) / 2, with tau^2
     # and rho independent (residual variance and coefficient of a regression): delta method on the
     # log scale, Var(log tau^2) = 2 / dof, Var(log rho) = (se / rho)^2, Var(log(1 - rho)) = (se / (1 - rho))^2.
@@ -144,6 +152,31 @@ def fit_gaussian(obs: Observations) -> Fit:
     estimates = (_interval("rho", rho, se, q), _log_interval("sigma", sigma, log_sd(se / rho), q),
                  _log_interval("kappa", kappa, log_sd(se / (1 - rho)), q))
     return Fit(model, estimates, rmse, r2, len(obs.n), "gaussian")
+
+
+def _rho_from_rewards(obs: Observations) -> tuple[float, float] | None:
+    """rho and its SE from the reward readings: under the model a generator at theta scores
+    r = sqrt(rho) exp(-theta^2 / (2 s2)), so log r = log(rho) / 2 - (theta^2 / 2) / s2 is a linear
+    regression on theta^2 whose intercept is log(rho) / 2 (weights: 1 / the reading's variance on the
+    log scale, equal for held-out readings). None where the readings cannot identify it (too few,
+    theta^2 never changing, a non-positive reward, rho outside (0, 1])."""
+    theta = np.concatenate([obs.theta_before, obs.theta_after])
+    reward = np.concatenate([obs.before, obs.after])
+    var = np.concatenate([np.zeros(len(obs.n)) if v is None else v for v in (obs.before_var, obs.after_var)])
+    readings = np.unique(np.column_stack([theta, reward, var]), axis=0)
+    readings = readings[np.isfinite(readings[:, 1]) & (readings[:, 1] > 0)]
+    X = np.column_stack([np.ones(len(readings)), -np.square(readings[:, 0]) / 2])
+    try:
+        _check_design(X, ["1", "theta^2"], "the Gaussian fit's reward readings")
+    except InputError:
+        return None
+    log_var = readings[:, 2] / np.square(readings[:, 1])
+    weight = 1 / (log_var + log_var.mean() + TINY)
+    beta, cov, _, _ = _wls(X, np.log(readings[:, 1]), weight / weight.mean())
+    rho = math.exp(2 * beta[0])
+    if not 0 < rho <= 1:
+        return None
+    return rho, 2 * rho * math.sqrt(max(float(cov[0, 0]), 0.0))  # delta method: d rho / d(log(rho) / 2) = 2 rho
 
 
 def fit_surrogate(obs: Observations, gamma: float | None = 1.0) -> Fit:

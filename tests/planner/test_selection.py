@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from bootstrapper.engine import execute
 from bootstrapper.rundir import RunDir
@@ -31,15 +32,16 @@ def gaussian_run(folder, seed: int) -> Observations:
     return Observations.from_log(execute(plan, task, folder, seed), initial)
 
 
-def test_a_gaussian_task_run_scores_every_kind_its_log_supports(tmp_path):
+@pytest.mark.parametrize("seed", range(6))
+def test_a_gaussian_task_run_picks_the_exact_gaussian_model(tmp_path, seed):
     """theta and steps logged: the Gaussian, the surrogate and the step clock are each fitted or skipped with
-    a reason, and the chosen kind is the scored one with the smallest held-out error or one within noise of it."""
-    selection = select(gaussian_run(tmp_path / "run", 1))
+    a reason, and the exact Gaussian model is chosen (its r* = sqrt(rho) from the reward readings is the
+    truth's), either outright or as the kind with the fewest parameters among those within noise."""
+    selection = select(gaussian_run(tmp_path / "run", seed))
     kinds = {s.kind: s for s in selection.scores}
     assert {"gaussian", "surrogate", "step-clock"} <= set(kinds) and kinds["gaussian"].errors is not None
-    scored = [s for s in selection.scores if s.errors is not None]
-    assert selection.kind in {s.kind for s in scored}
-    assert selection.chosen.error == min(s.error for s in scored) or "within noise" in selection.verdict
+    assert selection.kind == "gaussian", selection.table()
+    assert selection.chosen.fit.estimate("rho").value == pytest.approx(1 / (1 + 1.5**2), rel=1e-6)
 
 
 def step_clock_runs(rng: np.random.Generator, steps: bool = True) -> Observations:
@@ -78,5 +80,5 @@ def test_plan_fit_auto_prints_the_table_and_its_model_file_plans(tmp_path):
     assert said.returncode == 0, said.stderr
     assert "model selection (one step ahead" in said.stdout and "chosen: " in said.stdout
     stored = json.loads((tmp_path / "m.json").read_text())
-    assert model_from_json(stored).kind == stored["selection"]["chosen"] == stored["kind"]
+    assert model_from_json(stored).kind == stored["selection"]["chosen"] == stored["kind"] == "gaussian"
     assert run_cli("--budget", "2e4", "--model", str(tmp_path / "m.json")).returncode == 0
