@@ -120,10 +120,16 @@ def timed(call):
 
 
 def run_hand(plan: Plan, task, folder: Path, seed: int) -> list[RoundRecord]:
-    """Run (or resume, or read back) one hand-picked run."""
+    """Run (or resume, or read back) one hand-picked run. A run started earlier resumes with the plan
+    it stored: the same schedule re-solved by a later version of the planner can differ in the last digit
+    of its certificate, and a run directory refuses any other plan than its own."""
     with RunDir(folder) as run_dir:  # locked: a second study on the same folder is refused
-        run_dir.prepare(plan.to_json(), RunConfig.for_task(task, seed))
-        return execute(plan, task, folder, seed)
+        stored = folder / "plan.json"
+        data = read_json(stored, "the run's plan file") if stored.is_file() else plan.to_json()
+        if Plan.from_json(data).schedule.n != plan.schedule.n:
+            raise InputError(f"{folder} holds a run of another schedule; remove it or use another --out")
+        run_dir.prepare(data, RunConfig.for_task(task, seed))
+        return execute(Plan.from_json(data), task, folder, seed)
 
 
 def main() -> None:
