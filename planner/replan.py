@@ -16,12 +16,14 @@ from planner.problem import Problem
 from planner.rounds import RoundRecord, read_rounds
 from planner.validate import InputError
 
-# From a reward-only (surrogate) fit, a refit's plan replaces the schedule in force only if, by the
-# refit model and from the same state, it leaves a final gap at least this much smaller: near
-# saturation the reward read after a round is noisier than the gap left, and a plan re-solved from
-# each noisy reading restarts its ramp of small rounds again and again. A Gaussian fit restarts from
+# From a fit on rewards alone (every kind but the exact Gaussian), a refit's plan replaces the schedule
+# in force only if, by the refit model and from the same state, it leaves a final gap at least this much
+# smaller: near saturation the reward read after a round is noisier than the gap left, and a plan
+# re-solved from each noisy reading restarts its ramp of small rounds again and again (the step clock's
+# DDPM replans swung between rising and flat schedules: docs/results.md). A Gaussian fit restarts from
 # the observed theta, where replanning freely is better (measured on the Gaussian task; docs/tune.md).
 KEEP_WITHIN = 0.1
+EXACT = "gaussian"  # the fit method whose replans are adopted freely
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +46,8 @@ def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, i
     """Fit on the history (plus earlier runs' transitions, e.g. a task prior's; by the plan's model
     kind's own fit where it brings one, planner.fit.refit) and plan the rest of the budget from the
     current state; keep the schedule in force (an earlier replan's, else the plan's) if the log
-    cannot identify a model yet, or, from rewards alone, if the refit's plan is not KEEP_WITHIN
+    cannot identify a model yet, or, from rewards alone (any fit but the Gaussian's, which restarts from the
+    observed theta), if the refit's plan is not KEEP_WITHIN
     better than it or would shrink the next round below the one just run."""
     history = read_rounds(history, "the history", item="round")  # RoundRecords, or their JSON objects
     rest = planned_rest(plan, history)
@@ -79,7 +82,7 @@ def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, i
             return Replan((), {**note, "reason": stop_reason(plan, fitted, obs, left, gain, now)})
         note = {**note, "reason": f"not stopping: the point fit predicts no gain from the {left:.4g} left, but "
                                   f"its 95 % intervals allow a gain of {gain:.3g}"}
-    if fitted.method != "surrogate":
+    if fitted.method == EXACT:
         return adopt(new, note)
     if new.schedule.n[0] < history[-1].kept:
         return Replan(rest, {**note, "reason": f"keeping the schedule: the refit's plan would shrink the next round to "
