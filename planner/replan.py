@@ -9,9 +9,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from planner.fit import Fit, Observations, refit, restart_model
+from planner.fit import Fit, Observations, fit, refit, restart_model
 from planner.models import RewardModel
 from planner.plan import Plan, recommend
+from planner.prequential import better_kind, forecasts
 from planner.problem import Problem
 from planner.rounds import RoundRecord, read_rounds
 from planner.validate import InputError
@@ -44,7 +45,8 @@ def planned_rest(plan: Plan, history: list[RoundRecord]) -> tuple[int, ...]:
 def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, initial: dict | None = None,
            kind: str = "auto", earlier: list[Observations] = ()) -> Replan:
     """Fit on the history (plus earlier runs' transitions, e.g. a task prior's; by the plan's model
-    kind's own fit where it brings one, planner.fit.refit) and plan the rest of the budget from the
+    kind's own fit where it brings one, planner.fit.refit, or with kind auto by another kind that has
+    forecast the run's rounds better, planner/prequential.py) and plan the rest of the budget from the
     current state; keep the schedule in force (an earlier replan's, else the plan's) if the log
     cannot identify a model yet, or, from rewards alone (any fit but the Gaussian's, which restarts from the
     observed theta), if the refit's plan is not KEEP_WITHIN
@@ -58,7 +60,16 @@ def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, i
         fitted = refit(plan.problem.model, obs, kind)
     except InputError as e:
         return Replan(rest, {"refit": False, "reason": str(e)})
-    note = {"refit": True, "fit": fitted.to_json()}
+    scores = None
+    if kind == "auto":  # another kind that has forecast this run's rounds better replaces the plan's own
+        chosen, scores = better_kind(fitted.model.kind, history)
+        if chosen != fitted.model.kind:
+            try:
+                fitted = fit(obs, chosen)
+            except InputError:  # it fitted the log a round ago; if it cannot now, the current kind stays
+                scores = {**scores, "kind": fitted.model.kind}
+    note = {"refit": True, "fit": fitted.to_json(), **({"selection": scores} if scores else {}),
+            "forecasts": forecasts(obs, fitted)}
     loose = fitted.unidentified()
     if loose:
         # A plan re-solved from a loose fit chases the noise of a few rounds (restarting ramps of

@@ -16,6 +16,7 @@ import numpy as np
 
 from planner import registry
 from planner.fit import Fit, fit, restart_model
+from planner.models import RewardModel
 from planner.observations import Observations
 from planner.validate import InputError
 
@@ -100,11 +101,12 @@ def start_of(run: Observations, after: int = 0) -> Observations:
                                last_steps=steps)
 
 
-def _point_fit(obs: Observations, kind: str, whole: Fit):
-    """The kind fitted to part of the log for a held-out prediction: by its cheaper point_fit(obs,
-    like) where the kind brings one (no intervals; the whole log's variant), else by its fit."""
-    quick = getattr(type(whole.model), "point_fit", None)
-    return quick(obs, whole.model) if callable(quick) else fit(obs, kind).model
+def point_fit(obs: Observations, kind: str, like: RewardModel | None = None) -> RewardModel:
+    """The kind fitted to (part of) a log for a held-out prediction: by its cheaper classmethod
+    point_fit(obs, like) where the kind brings one (no intervals; like's variant, e.g. the whole log's,
+    or the kind's default for None), else by its fit."""
+    quick = getattr(registry.load(registry.MODELS, kind, "model kind"), "point_fit", None)
+    return quick(obs, like) if callable(quick) else fit(obs, kind).model
 
 
 def _leave_one_run_out(obs: Observations, kind: str, whole: Fit) -> tuple[np.ndarray, float]:
@@ -114,7 +116,7 @@ def _leave_one_run_out(obs: Observations, kind: str, whole: Fit) -> tuple[np.nda
     runs = obs.runs()
     errors, predicted, measured = [], [], []
     for i, run in enumerate(runs):
-        model = restart_model(_point_fit(Observations.pool(runs[:i] + runs[i + 1:]), kind, whole), start_of(run))
+        model = restart_model(point_fit(Observations.pool(runs[:i] + runs[i + 1:]), kind, whole.model), start_of(run))
         path = model.trajectory(run.n)[1:]
         errors.append(float(np.mean(np.abs(path - run.after))))
         predicted.append(float(path[-1]))
@@ -130,7 +132,7 @@ def _one_step_ahead(obs: Observations, kind: str, whole: Fit) -> np.ndarray:
     for t in range(FIRST_AHEAD, len(obs.n)):
         prefix = start_of(obs, t)
         try:
-            model = restart_model(_point_fit(prefix, kind, whole), prefix)
+            model = restart_model(point_fit(prefix, kind, whole.model), prefix)
         except InputError:
             continue
         errors.append(abs(float(model.trajectory(obs.n[t:t + 1])[-1]) - float(obs.after[t])))

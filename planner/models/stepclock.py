@@ -195,11 +195,13 @@ class StepClockModel:
         return Fit(model, estimates, rmse, r2, len(obs.n), cls.kind)
 
     @classmethod
-    def point_fit(cls, obs, like: "StepClockModel") -> "StepClockModel":
-        """The fit without intervals, with like's staleness choice and train batch: what model selection
-        scores on each held-out run (planner/selection.py)."""
-        stale = like.stale is not None
-        return cls.from_theta(fit_runs(runs_of(obs), stale, bootstrap=0)[0], stale, like.train_batch)
+    def point_fit(cls, obs, like: "StepClockModel | None" = None) -> "StepClockModel":
+        """The fit without intervals, with like's staleness choice and train batch (without like: no
+        staleness term, the train batch read off the log): what model selection scores on held-out
+        rounds (planner/selection.py, planner/prequential.py)."""
+        runs, stale = runs_of(obs), like is not None and like.stale is not None
+        batch = like.train_batch if like is not None else train_batch_of(obs.n, obs.steps)
+        return cls.from_theta(fit_runs(runs, stale, bootstrap=0)[0], stale, batch)
 
     def restart(self, obs) -> "StepClockModel":
         """The model at the clock the last run has reached: its logged steps, else the clock at which
