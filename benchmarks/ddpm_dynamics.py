@@ -116,19 +116,17 @@ def main() -> None:
     base_options = [f"{k}={v}" for k, v in study["task_config"].items() if v is not None and k != "device"]
     folder = args.out / "ddpm_dynamics_runs"
     rows, curves = [], {}
-    for name, seed in RUN_ORDER:
+    for name, seed in RUN_ORDER:  # runs of experiments not chosen are read back if finished: the results hold all
         exp = EXPERIMENTS[name]
-        if name not in chosen:
-            continue
         task = make_task("ddpm", base_options + list(exp.options))
         run_folder = folder / f"{exp.name.replace(' ', '_')}-{seed}"
-        if args.report:
+        if args.report or name not in chosen:
             history = finished_rounds(run_folder, float(study["budget"]), CostModel(**study["costs"]))
         elif exp.tuned:
             history = tuned_run(study, task, run_folder, seed)
         else:
             history = run_hand(study_plan(study, exp, task), task, run_folder, seed)
-        if not args.report:
+        if not (args.report or name not in chosen):
             print(f"{exp.name} seed {seed}: kept {[r.kept for r in history]}, final {history[-1].reward:.4f}",
                   flush=True)
         if history:
