@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
@@ -87,8 +88,12 @@ def fit_runs(runs: Runs, stale: bool = False,
     theta = _least_squares(runs, y, starts, stale)
     fitted = _curve(theta, runs.points(theta, stale)[0])
     resid = y - fitted
+    # bootstrap residuals scaled up by sqrt(N / (N - p)): least-squares residuals are smaller than the
+    # errors they estimate, and unscaled draws gave 95 % intervals that held the truth in 78-90 % of
+    # simulated logs (88-96 % scaled; tests/planner/test_stepclock.py)
+    spread = resid * math.sqrt(len(y) / max(len(y) - width, 1))
     rng = np.random.default_rng(0)
-    draws = np.array([_least_squares(runs, fitted + rng.choice(resid, len(y)), [theta], stale)
+    draws = np.array([_least_squares(runs, fitted + rng.choice(spread, len(y)), [theta], stale)
                       for _ in range(bootstrap)]).reshape(bootstrap, len(theta))
     return theta, draws, float(np.sqrt(np.mean(resid**2)))
 

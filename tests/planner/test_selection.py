@@ -56,11 +56,17 @@ def step_clock_runs(rng: np.random.Generator, steps: bool = True) -> Observation
     return Observations.pool(runs)
 
 
-def test_pooled_step_clock_runs_pick_the_step_clock_and_its_intervals_hold_the_truth():
-    selection = select(step_clock_runs(np.random.default_rng(0)))
+@pytest.mark.parametrize("seed", range(8))
+def test_pooled_step_clock_runs_pick_the_step_clock_and_its_intervals_hold_the_truth(seed):
+    """Four simulated runs on a step clock: the step clock is chosen (leaving one run out) in every seed.
+    Its intervals are checked here where it picks the variant without staleness (the truth's); their
+    coverage over 40 seeds is tests/planner/test_stepclock.py's."""
+    selection = select(step_clock_runs(np.random.default_rng(seed)))
     assert selection.kind == "step-clock" and selection.method == "leave one run out", selection.table()
     fit = selection.chosen.fit
     assert fit.model.train_batch == 32  # read off the logged steps
+    if fit.model.stale is not None:  # the staleness term predicted the held-out runs better here
+        return
     for e in fit.estimates:
         assert e.low <= getattr(TRUTH, e.name) <= e.high, (e, selection.table())
     surrogate = next(s for s in selection.scores if s.kind == "surrogate")

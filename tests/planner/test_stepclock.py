@@ -74,21 +74,22 @@ def simulated_runs(model: StepClockModel, rng: np.random.Generator, noise: float
 
 @pytest.mark.parametrize("truth", [TRUTH, dataclasses.replace(TRUTH, stale=20.0)], ids=["no staleness", "stale"])
 def test_the_fit_recovers_the_model_and_its_intervals_cover_it(truth):
-    """Over 8 seeds of noisy simulated runs, every parameter's bootstrap 95 % interval covers the truth
-    in most seeds (an interval of zero width would fail), and the fit predicts every shape's final
+    """Over 40 seeds of noisy simulated runs (four shapes, 24 readings, noise 0.003), every parameter's
+    bootstrap 95 % interval covers the truth in at least 30 (measured 32-38 for each truth; 88-96 of 100
+    without staleness; unscaled residuals gave 31-36 of 40), and the fit predicts every shape's final
     reward within 0.01 in every seed."""
     stale = truth.stale is not None
     names = PARAMS if stale else PARAMS[:-1]
     values = np.array([getattr(truth, p) for p in names])
-    covered, seeds = np.zeros(len(names)), 8
+    covered, seeds = np.zeros(len(names)), 40
     for seed in range(seeds):
         theta, draws, rmse = fit_runs(simulated_runs(truth, np.random.default_rng(seed), 0.003), stale)
         model = StepClockModel.from_theta(theta, stale, 32)
         low, high = np.percentile(draws, [2.5, 97.5], axis=0)
         covered += (low <= values) & (values <= high)
         finals = [(m.trajectory(np.array(n, dtype=float))[-1] for m in (model, truth)) for n in SHAPES]
-        assert max(abs(a - b) for a, b in finals) < 0.01 and rmse == pytest.approx(0.003, rel=0.5)
-    assert np.all(covered >= seeds * 0.6), dict(zip(names, covered))
+        assert max(abs(a - b) for a, b in finals) < 0.01 and rmse == pytest.approx(0.003, rel=0.6)  # 17+ dof
+    assert np.all(covered >= 30), dict(zip(names, covered))
 
 
 def test_the_fit_refuses_too_few_step_counts():
