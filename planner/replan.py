@@ -77,6 +77,10 @@ def replan(plan: Plan, history: Sequence[RoundRecord | Mapping], spent: float, i
         return Replan(rest, {**note, "reason": f"keeping the plan: the fit is not identified yet ({loose})"})
     if rounds_left < 1:
         return Replan((), {**note, "reason": "no rounds left under --max-rounds"})
+    least = float(plan.problem.costs.price(1, 1))
+    if left < least:
+        return Replan((), {**note, "reason": f"the budget is spent: the {left:.4g} left cannot pay for one more round "
+                                              f"(at least {least:.4g})"})
     model = restart_model(fitted.model, obs)
     try:
         new = recommend(Problem(model, plan.problem.costs, left, plan.problem.batch, rounds_left))
