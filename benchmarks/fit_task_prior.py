@@ -65,7 +65,8 @@ def main() -> None:
         if any(study[key] != first[key] for study in studies):
             raise InputError(f"the studies differ in {key}: a prior is for one task started from one model")
     runs = [run for study in studies for run in study_runs(study)]
-    source = {"what": f"{len(runs)} runs of {', '.join(first['plans'])} schedules from the shipped model, "
+    shapes = list(dict.fromkeys(name for study in studies for name in study["plans"]))  # every study's, in order
+    source = {"what": f"{len(runs)} runs of {', '.join(shapes)} schedules from the shipped model, "
                       f"{', '.join(study['machine']['when'][:10] for study in studies)}",
               "study": [path.name for path in args.study], "command": [study["command"] for study in studies],
               "measured": [study["machine"]["when"] for study in studies], "task_config": first["task_config"],
