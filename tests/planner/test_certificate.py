@@ -184,3 +184,39 @@ def test_a_program_no_cvxpy_solver_solves_is_one_sentence_naming_each():
     x = cp.Variable(2)
     with pytest.raises(InputError, match=r"no solution of the 2-round .*CLARABEL: infeasible.*--certifier kkt"):
         _solve(cp.Problem(cp.Minimize(cp.sum(cp.inv_pos(x))), [cp.sum(x) <= 1, x >= 1]), 2)
+
+
+def plan_quietly(argv: list[str]) -> tuple[int, str, list]:
+    """`plan ARGV` in-process: its exit status, its stderr, and every warning raised."""
+    import contextlib
+    import io
+    import warnings
+
+    from planner.cli import main
+
+    err = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(err), \
+            contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("always")
+        status = main(argv)
+    return status, err.getvalue(), [w for w in caught if not issubclass(w.category, RuntimeWarning)]
+
+
+def test_plan_with_the_cvxpy_certifier_on_the_readme_examples_and_50_random_problems_is_quiet():
+    """`--certifier cvxpy` on the README's plans (40 rounds at most: about 8 s each, a program per round
+    count) and 50 random problems (budgets 1e3-1e7, prices 0.1-10, round costs 0-20, both selections, up
+    to 8 rounds): exit 0, nothing on stderr, no library warning."""
+    pytest.importorskip("cvxpy")
+    rng = np.random.default_rng(1)
+    cases = [["--budget", "1e6", "--cg", "1", "--ct", "3"], ["--budget", "1e6", "--cg", "1", "--ct", "3", "--cr", "20"],
+             ["--budget", "2e4", "--cg", "1", "--ct", "3", "--c-round", "20", "--task", "gaussian"]]
+    for _ in range(50):
+        case = ["--budget", f"{10 ** rng.uniform(3, 7):.4g}", "--cg", f"{10 ** rng.uniform(-1, 1):.3g}",
+                "--ct", f"{10 ** rng.uniform(-1, 1):.3g}", "--c-round", str(rng.choice([0, 1, 20])),
+                "--max-rounds", str(rng.integers(2, 9))]
+        if rng.random() < 0.3:
+            case += ["--selection", "fixed", "--ratio", f"{rng.uniform(1, 5):.2f}"]
+        cases.append(case)
+    for case in cases:
+        status, err, caught = plan_quietly([*case, "--certifier", "cvxpy"])
+        assert (status, err, caught) == (0, "", []) or "too small for one round" in err, (case, err, caught)
