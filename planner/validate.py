@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 MAX_COUNT = 2**53  # the largest count every integer up to which a float64 holds exactly
 MAX_SEED = 2**32 - 1  # the largest seed every RNG accepts
+MAX_TRIALS = 10**6  # most Optuna trials one command runs (more is a typo: days of search)
 
 
 class InputError(ValueError):
@@ -73,6 +74,11 @@ def check_unit(name: str, value: Any) -> float:
 def check_count(name: str, value: Any) -> int:
     """A sample count: a whole number from 0 to 2^53 (past which float64 counts are not exact)."""
     require(is_whole(value), name, "a whole number from 0 to 2^53", value)
+    return int(value)
+
+
+def check_trials(name: str, value: Any) -> int:
+    require(is_whole(value, 0, MAX_TRIALS), name, f"a whole number from 0 to {MAX_TRIALS:,}", value)
     return int(value)
 
 
