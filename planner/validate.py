@@ -82,6 +82,12 @@ def check_trials(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_every(name: str, value: Any) -> int:
+    """How often, in rounds (--eval-every K): a whole number from 1 to 2^53, an int as run.json stores it."""
+    require(isinstance(value, numbers.Integral) and is_whole(value, 1), name, "a whole number from 1 to 2^53", value)
+    return int(value)
+
+
 def check_seed(name: str, value: Any) -> int:
     require(is_whole(value, 0, MAX_SEED), name, "a whole number from 0 to 2^32 - 1", value)
     return int(value)
