@@ -51,7 +51,14 @@ def is_whole(value: Any, low: int = 0, high: int = MAX_COUNT) -> bool:
 def require(ok: bool, name: str, rule: str, value: Any, error: type[InputError] = InputError) -> None:
     """Raise error("<name> must be <rule>, got <value>") unless ok."""
     if not ok:
-        raise error(f"{name} must be {rule}, got {value!r}")
+        raise error(f"{name} must be {rule}, got {shown(value)}")
+
+
+def shown(value: Any) -> str:
+    """repr(value), but an integer of more than 40 digits (10**400 typed for a count) by its length."""
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value)
 
 
 def check_number(name: str, value: Any) -> float:
