@@ -20,7 +20,7 @@ import dataclasses
 from pathlib import Path
 
 from planner.jsonio import read_json, read_jsonl
-from planner.validate import InputError, is_number, is_unit
+from planner.validate import InputError, is_number, is_unit, is_whole
 
 TRL_KEYS = ("eval_reward", "reward")
 VERL_SCORE = "critic/score/mean"
@@ -50,7 +50,11 @@ def read_trl(path: str, reward_key: str | None, samples_per_step: int | None) ->
     state = read_json(file, "TRL trainer state")
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         raise InputError(f"{file} is not a TRL / transformers trainer_state.json (it has no log_history list)")
-    history = [e for e in state["log_history"] if isinstance(e, dict) and isinstance(e.get("step"), int)]
+    history = state["log_history"]
+    for i, entry in enumerate(history):  # transformers writes every entry with its global step
+        if not (isinstance(entry, dict) and isinstance(entry.get("step"), int) and is_whole(entry["step"])):
+            raise InputError(f"{file} log_history entry {i} is not an object with a whole-number step, "
+                             "as transformers writes every entry")
     key = reward_key or next((k for k in TRL_KEYS if any(k in e for e in history)), None)
     readings = [(e["step"], _reading(e[key], key, f"{file} step {e['step']}")) for e in history if key and key in e]
     if not readings:
