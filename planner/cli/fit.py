@@ -74,6 +74,8 @@ def read_log(path: str, kind: str) -> list[RoundRecord]:
     from planner.validate import InputError
 
     records = read_rounds(read_jsonl(path, "round log"), f"round log {path}")
+    if not records:
+        raise InputError(f"round log {path} is empty: there is nothing to fit")
     has_theta = records and all("theta" in r.metrics for r in records)
     if has_theta and kind != "surrogate" and "theta" not in (initial_metrics(Path(path)) or {}):
         raise InputError(f"round log {path} reports theta every round, but no run.json beside it gives theta "

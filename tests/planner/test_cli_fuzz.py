@@ -174,6 +174,9 @@ def with_flag(argv: tuple[str, ...], flag: str, value: str) -> tuple[str, ...]:
     return (*argv, f"{flag}={value}")
 
 
+NAMED: dict[str, str] = {}  # case -> the damaged file its sentence must name
+
+
 def table() -> dict[str, tuple[str, ...]]:
     """Every bad input, by name: one validation failure each."""
     cases = {}
@@ -186,7 +189,8 @@ def table() -> dict[str, tuple[str, ...]]:
         for place, path in PLACES.items():
             cases[f"{reader} {place}"] = tuple(a.format(path) for a in argv)
         for name in DAMAGES:
-            cases[f"{reader} {name}"] = tuple(a.format(damaged(source, name)) for a in argv)
+            NAMED[f"{reader} {name}"] = damaged(source, name)
+            cases[f"{reader} {name}"] = tuple(a.format(NAMED[f"{reader} {name}"]) for a in argv)
     for place, path in {"missing": "absent.db", "folder": "folder", "fifo": "fifo", "link-to-fifo": "link-to-fifo",
                         "empty": "empty.db", "binary": "binary.db", "json": "model.json",
                         "under-a-file": "model.json/x.db", "run-folder": "run"}.items():
@@ -320,14 +324,14 @@ def test_the_table_holds_over_300_cases():
 
 @pytest.mark.parametrize("name", CASES)
 def test_bad_input_is_one_sentence_and_leaves_nothing_behind(in_folder, name):
-    """Exit status 2, one line on stderr starting "plan", no traceback, nothing on stdout, and the
-    working folder (the named FIFO, folders and files included) exactly as it was."""
+    """Exit status 2, one line on stderr starting "plan", no traceback, nothing on stdout, the damaged
+    file named, and the working folder (the named FIFO, folders and files included) exactly as it was."""
     before = snapshot(in_folder)
     signal.alarm(SECONDS)
     result = run_in_process(CASES[name])
     signal.alarm(0)
     assert one_sentence(result), f"exit {result.returncode}, stderr:\n{result.stderr}"
-    assert result.stdout == ""
+    assert result.stdout == "" and NAMED.get(name, "") in result.stderr
     assert snapshot(in_folder) == before
 
 
