@@ -71,6 +71,9 @@ class RunDir:
         if not (self.path / "run.json").exists():
             self._check_creatable()
             return False
+        if not (self.path / "plan.json").is_file():  # e.g. a folder of one's own logs for `plan fit`: lock nothing
+            raise InputError(f"{self.path} holds a run.json but no plan.json: it is not a spendwise run directory; "
+                             "refusing to write into it")
         self._lock = RunLock(self.path)
         self._check_same(plan, run)
         try:  # a resume that could not commit its first round must fail now, not after computing it

@@ -106,7 +106,9 @@ WRITERS = {  # what writes a file -> argv with {} for the path
 OUT_PLACES = {"folder": "folder", "fifo": "fifo", "under-a-file": "model.json/out.json",
               "link-to-fifo": "link-to-fifo"}
 RUN_DIR_PLACES = {"a-file": "model.json", "fifo": "fifo", "under-a-file": "model.json/run",
-                  "foreign-folder": "foreign", "link-to-fifo": "link-to-fifo"}
+                  "foreign-folder": "foreign", "link-to-fifo": "link-to-fifo",
+                  "logs-without-a-plan": "runjson-nan"}  # a round log and a run.json, as `plan fit` reads them
+RESUMED = ("execute", "plan.json", "--run-dir", "run", "--no-report", "--no-progress")  # a finished run
 OPTIONS = {"no-equals": "theta0", "no-key": "=1", "unknown-key": "nope=1", "word": "theta0=abc", "nan": "theta0=nan",
            "inf": "theta0=inf", "1e400": "theta0=1e400", "10**400": "theta0=1" + "0" * 400, "sigma-zero": "sigma=0",
            "sigma-negative": "sigma=-1", "kappa-nan": "kappa=nan", "delay-1e308": "delay=1e308",
@@ -146,6 +148,11 @@ MISC = {
     "recommend study-without-trials": (*RECOMMEND, "--study", "s"),
     "recommend storage-bad-url": (*RECOMMEND, "--trials", "1", "--storage", "foo://bar"),
     "tune prior-and-model": (*TUNE, "--prior", "prior.json", "--model", "model.json"),
+    **{f"execute resumed {name}": (*RESUMED, *change) for name, change in (
+        ("with-another-seed", ("--seed", "1")), ("with-another-option", ("-o", "sigma=2")),
+        ("with-another-eval-every", ("--eval-every", "2")), ("with-replan", ("--replan",)),
+        ("with-calibrate", ("--calibrate",)))},
+    "tune on-an-execute-run": (*TUNE, "--run-dir", "run"),
     "fit reward-key-with-rounds": (*FIT, "--reward-key", "reward"),
     "fit task-with-rounds": (*FIT, "--task", "gaussian"),
     "fit prior-out-without-task": (*FIT_TRL, "--prior-out", "p.json"),
