@@ -26,6 +26,8 @@ from tests.conftest import needs, one_sentence, run_cli
 GAUSSIAN = {"kind": "gaussian", "theta0": 3.0, "sigma": 1.0, "kappa": 1.0}
 TRL_STATE = {"log_history": [{"step": 0, "eval_reward": 0.1}, {"step": 10, "eval_reward": 0.3},
                              {"step": 20, "eval_reward": 0.5}], "train_batch_size": 8}
+VERL_LOG = [{"step": s, "data": {"val-core/gsm8k/reward/mean@1": r, "critic/score/mean": r, "timing_s/gen": 2.0,
+                                  "timing_s/update_actor": 1.0}} for s, r in ((0, 0.1), (1, 0.3), (2, 0.5))]
 SECONDS = 10  # a case taking longer did real work before validating its input
 
 # ---- the table -------------------------------------------------------------------------------
@@ -77,7 +79,7 @@ DAMAGES = {"empty": lambda data: b"", "truncated": lambda data: data[: len(data)
            "nan": first_number(b"NaN"), "inf": first_number(b"1e999"), "string": first_number(b'"x"'),
            "missing-key": None}
 REQUIRED = {"model.json": "kind", "plan.json": "schedule", "prior.json": "model", "run/rounds.jsonl": "kept",
-            "trainer_state.json": "log_history", "run/run.json": "initial"}  # the key missing-key drops
+            "trainer_state.json": "log_history", "verl.jsonl": "step", "run/run.json": "initial"}  # missing-key drops
 
 
 def damage(data: bytes, source: str, name: str) -> bytes:
@@ -94,6 +96,7 @@ READERS = {  # what reads a file -> (argv with {} for the file, the valid file t
     "export PLAN": (("export", "{}", *EXPORT[2:]), "plan.json"),
     "fit LOG": (("fit", "{}"), "run/rounds.jsonl"),
     "fit --from trl": (("fit", "--from", "trl", "{}"), "trainer_state.json"),
+    "fit --from verl": (("fit", "--from", "verl", "{}", "--samples-per-step", "8"), "verl.jsonl"),
 }
 WRITERS = {  # what writes a file -> argv with {} for the path
     "recommend --out": (*RECOMMEND, "--out", "{}"), "recommend --plot": (*RECOMMEND, "--plot", "{}"),
@@ -158,6 +161,8 @@ MISC = {
     "fit prior-out-without-task": (*FIT_TRL, "--prior-out", "p.json"),
     "fit two-samples-per-step-for-one-log": (*FIT_TRL, "--samples-per-step", "8", "8"),
     "fit trl-reward-key-absent": (*FIT_TRL, "--reward-key", "nope"),
+    "fit verl-timing-not-a-number": ("fit", "--from", "verl", "verl.timing.jsonl", "--samples-per-step", "8"),
+    "fit verl-without-samples-per-step": ("fit", "--from", "verl", "verl.jsonl"),
     **{f"{name} unknown-tracker": (*argv, "--log-with", "nope") for name, argv in
        (("execute", EXECUTE), ("tune", TUNE))},
     **{f"{name} missing-model-path": (*argv, "--model-path", "absent") for name, argv in
@@ -273,6 +278,9 @@ def folder(tmp_path_factory) -> Path:
         Path("model.json").write_text(json.dumps(GAUSSIAN))
         Path("nope.json").write_text(json.dumps({"kind": "nope", "lam": 1.0}))
         Path("trainer_state.json").write_text(json.dumps(TRL_STATE))
+        Path("verl.jsonl").write_text("".join(json.dumps(line) + "\n" for line in VERL_LOG))
+        slow = [VERL_LOG[0], {**VERL_LOG[1], "data": {**VERL_LOG[1]["data"], "timing_s/gen": "x"}}, VERL_LOG[2]]
+        Path("verl.timing.jsonl").write_text("".join(json.dumps(line) + "\n" for line in slow))
         truth = SurrogateModel(0.8, 0.6, 0.5, 0.3, 1.0)
         runs = [Observations.from_log(*log_of(truth, n)) for n in ([4, 8, 16, 32], [20, 20, 20, 20], [2, 6, 18, 54])]
         atomic_write_json("prior.json", fit_prior("gaussian", runs, {"what": "three simulated runs"}).to_json())
