@@ -19,7 +19,7 @@ import numpy as np
 from planner.fit import Observations
 from planner.jsonio import read_json
 from planner.models import RewardModel, model_from_json
-from planner.validate import InputError
+from planner.validate import InputError, is_whole, shown
 
 FORMAT = 1
 
@@ -101,6 +101,9 @@ def load_prior(path: str | Path, task: str) -> TaskPrior:
         raise InputError(f"{path} is the prior of task {data['task']!r}, not {task!r}")
     if not isinstance(data["source"], dict) or not isinstance(data["fit"], dict):
         raise InputError(f"{path}: source and fit must be JSON objects")
+    for key in ("rounds", "runs"):  # what describe() tells people the prior was fitted to
+        if key in data["source"] and not is_whole(data["source"][key]):
+            raise InputError(f"{path}: source {key} must be a whole number, got {shown(data['source'][key])}")
     try:
         model = model_from_json(data["model"])
     except InputError as e:

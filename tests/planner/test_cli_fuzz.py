@@ -62,6 +62,14 @@ def first_number(replacement: bytes):
     return lambda data: FIRST_NUMBER.sub(replacement, data, count=1)
 
 
+def last_number(replacement: bytes):
+    """The last number (a field deep in the file, or the log's last line) replaced."""
+    def change(data: bytes) -> bytes:
+        *_, last = FIRST_NUMBER.finditer(data)
+        return data[:last.start()] + replacement + data[last.end():]
+    return change
+
+
 def drop(key: str):
     """The JSON object without key; of a JSON-lines log, its first line's."""
     def change(data: bytes) -> bytes:
@@ -77,7 +85,7 @@ DAMAGES = {"empty": lambda data: b"", "truncated": lambda data: data[: len(data)
            "binary": lambda data: b"\x00\xff\xfe\xfd" * 8, "a-list": lambda data: b"[]\n",
            "deep": lambda data: b"[" * 100_000 + b"\n", "huge-int": first_number(b"1" + b"0" * 400),
            "nan": first_number(b"NaN"), "inf": first_number(b"1e999"), "string": first_number(b'"x"'),
-           "missing-key": None}
+           "last-nan": last_number(b"NaN"), "last-string": last_number(b'"x"'), "missing-key": None}
 REQUIRED = {"model.json": "kind", "plan.json": "schedule", "prior.json": "model", "run/rounds.jsonl": "kept",
             "trainer_state.json": "log_history", "verl.jsonl": "step", "run/run.json": "initial"}  # missing-key drops
 
