@@ -119,6 +119,8 @@ OUT_PLACES = {"folder": "folder", "fifo": "fifo", "under-a-file": "model.json/ou
 RUN_DIR_PLACES = {"a-file": "model.json", "fifo": "fifo", "under-a-file": "model.json/run",
                   "foreign-folder": "foreign", "link-to-fifo": "link-to-fifo",
                   "logs-without-a-plan": "runjson-nan"}  # a round log and a run.json, as `plan fit` reads them
+PRIOR_EDITS = {"run-10**30": ("run", 10**30), "after-1e308": ("after", 1e308), "after-negative": ("after", -0.5),
+               "before-2": ("before", 2.0), "n-half": ("n", 0.5), "n-1e20": ("n", 1e20)}  # a transition's field
 RESUMED = ("execute", "plan.json", "--run-dir", "run", "--no-report", "--no-progress")  # a finished run
 OPTIONS = {"no-equals": "theta0", "no-key": "=1", "unknown-key": "nope=1", "word": "theta0=abc", "nan": "theta0=nan",
            "inf": "theta0=inf", "1e400": "theta0=1e400", "10**400": "theta0=1" + "0" * 400, "sigma-zero": "sigma=0",
@@ -159,6 +161,7 @@ MISC = {
     "recommend study-without-trials": (*RECOMMEND, "--study", "s"),
     "recommend storage-bad-url": (*RECOMMEND, "--trials", "1", "--storage", "foo://bar"),
     "tune prior-and-model": (*TUNE, "--prior", "prior.json", "--model", "model.json"),
+    **{f"tune --prior transition-{name}": (*TUNE, "--prior", f"prior.{name}.json") for name in PRIOR_EDITS},
     **{f"execute resumed {name}": (*RESUMED, *change) for name, change in (
         ("with-another-seed", ("--seed", "1")), ("with-another-option", ("-o", "sigma=2")),
         ("with-another-eval-every", ("--eval-every", "2")), ("with-replan", ("--replan",)),
@@ -300,6 +303,10 @@ def folder(tmp_path_factory) -> Path:
         optuna = needs("optuna")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         optuna.create_study(study_name="foreign", storage="sqlite:///search.db")  # no spendwise attributes
+        for name, (key, value) in PRIOR_EDITS.items():  # one transition of the prior's evidence
+            prior = json.loads(Path("prior.json").read_text())
+            prior["source"]["transitions"][key][0] = value
+            Path(f"prior.{name}.json").write_text(json.dumps(prior))
         for source in {source for _, source in READERS.values()}:
             data = Path(source).read_bytes()
             for name in DAMAGES:
