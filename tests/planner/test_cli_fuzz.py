@@ -167,6 +167,14 @@ MISC = {
         ("with-another-eval-every", ("--eval-every", "2")), ("with-replan", ("--replan",)),
         ("with-calibrate", ("--calibrate",)))},
     "tune on-an-execute-run": (*TUNE, "--run-dir", "run"),
+    **{f"{command} {task} {name}": (*argv, *bad) for command, task, argv in (
+        ("execute", "ddpm", ("execute", "ddpm.json", *EXECUTE[2:])),
+        ("tune", "ddpm", ("tune", "--task", "ddpm", *TUNE[3:])), ("tune", "llm", ("tune", "--task", "llm", *TUNE[3:])))
+        for name, bad in (
+        ("missing-model-path", ("--model-path", "absent")), ("model-path-a-fifo", ("--model-path", "fifo")),
+        ("model-path-a-file", ("--model-path", "model.json")), ("unknown-option", ("-o", "nope=1")))},
+    "execute ddpm s-zero": ("execute", "ddpm.json", *EXECUTE[2:], "-o", "s=0"),
+    "tune ddpm train-batch-zero": ("tune", "--task", "ddpm", *TUNE[3:], "-o", "train_batch=0"),
     "fit reward-key-with-rounds": (*FIT, "--reward-key", "reward"),
     "fit task-with-rounds": (*FIT, "--task", "gaussian"),
     "fit prior-out-without-task": (*FIT_TRL, "--prior-out", "p.json"),
@@ -296,6 +304,7 @@ def folder(tmp_path_factory) -> Path:
         runs = [Observations.from_log(*log_of(truth, n)) for n in ([4, 8, 16, 32], [20, 20, 20, 20], [2, 6, 18, 54])]
         atomic_write_json("prior.json", fit_prior("gaussian", runs, {"what": "three simulated runs"}).to_json())
         for argv in (("--budget", "2e4", "--task", "gaussian", "--max-rounds", "6", "--out", "plan.json"),
+                     ("--budget", "1e4", "--task", "ddpm", "--max-rounds", "4", "--out", "ddpm.json"),
                      ("execute", "plan.json", "--run-dir", "run", "--no-report", "--no-progress"),
                      ("--budget", "1e4", "--max-rounds", "4", "--trials", "1", "--storage", "sqlite:///search.db",
                       "--study", "s")):
