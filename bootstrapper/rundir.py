@@ -68,8 +68,7 @@ class RunDir:
     def open(self, plan: dict, run: RunConfig) -> bool:
         """Before anything is computed: lock an existing run and check that it is this plan with
         these options and can be written (True), or check that a new run can be made here (False)."""
-        if not (self.path / "run.json").exists():
-            self._check_creatable()
+        if not self.check_place():
             return False
         self._lock = RunLock(self.path)
         self._check_same(plan, run)
@@ -126,6 +125,17 @@ class RunDir:
         if not resuming:
             self.create(plan, run)
         return resuming
+
+    def check_place(self) -> bool:
+        """Before any work, touching nothing: True if a run is here to resume, False if a new one can be
+        made here; InputError if neither (a file, a foreign folder, a folder under a file...)."""
+        if not (self.path / "run.json").exists():
+            self._check_creatable()
+            return False
+        if not (self.path / "plan.json").is_file():  # e.g. a folder of one's own logs for `plan fit`
+            raise InputError(f"{self.path} holds a run.json but no plan.json: it is not a spendwise run directory; "
+                             "refusing to write into it")
+        return True
 
     def _check_creatable(self) -> None:
         if self.path.exists() and not (self.path.is_dir() and not any(self.path.iterdir())):

@@ -62,9 +62,10 @@ def tuned_plan(task: Task, problem: Problem, initial: dict, prior: RewardModel |
 
 def recorded_initial(run_dir: str | Path) -> dict | None:
     """The starting metrics a started run recorded in its run.json (None for a new run): a resume
-    need not evaluate the starting model again (134 s on the LLM study's held-out set)."""
+    need not evaluate the starting model again (134 s on the LLM study's held-out set). A run_dir
+    that holds no run and cannot hold a new one is refused here, before that evaluation and the plan."""
     folder = RunDir(run_dir)
-    return folder.run_config().initial if (folder.path / "run.json").is_file() else None
+    return folder.run_config().initial if folder.check_place() else None
 
 
 def tune(task: Task, problem: Problem, run_dir: str | Path, seed: int = 0, prior: RewardModel | None = None,

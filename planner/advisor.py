@@ -13,6 +13,14 @@ so the Advisor and the engine give the same schedule for the same history.
 The engine stops generating the moment its ledger would pass the budget; a user's loop is not
 ours to stop, so each round comes with a cap (generation_cap), and the round is sized so the cap
 rarely binds (planner/advisor_sizing.py: the reserve, and exactly when a loop passes the budget).
+Until a round (or initial_reward) has measured the acceptance, round 0 is also sized for an
+acceptance of 1 % (ROUND0_ACCEPTANCE, or the model's when lower), so that a loop ignoring the cap
+spends at most 3x (OVERSPEND_FACTOR) budget x max(1, 1 % / alpha_0), alpha_0 its true acceptance in
+round 0 (a tail bound: a round 0 of one sample generates a geometric count). Measured on 300
+random cap-ignoring loops with a wrong model and no initial_reward: 15 passed the budget (worst
+17.5x, at alpha_0 = 0.15 %), the worst at 2.55x budget x max(1, 1 % / alpha_0) (sized from the model
+alone: 22, worst 23x, 4.2x). Budgets too small for one batch at 1 % acceptance get no round unless
+initial_reward is given (48 of the 300).
 
 Measured seconds: pass seconds_generating and seconds_training to every record() (or to none).
 Then the budget and c_round are seconds, cg and ct are guesses of seconds per generated
@@ -32,7 +40,7 @@ from collections.abc import Mapping
 import planner.replan as replanning
 from planner.advisor_inputs import checked_metrics, checked_seconds, reward_model
 from planner.advisor_report import report, summarize
-from planner.advisor_sizing import forecast, round_size
+from planner.advisor_sizing import forecast, least_generated, round_size
 from planner.advisor_state import AdvisorState
 from planner.costs import CostModel
 from planner.ledger import Ledger
@@ -237,9 +245,10 @@ class Advisor:
     # ---- sizing the round --------------------------------------------------------------------
 
     def _needed(self, n: int) -> float:
-        """Samples to budget for generating n kept: the forecast mean plus reserve_sd sd."""
+        """Samples to budget for generating n kept: the forecast mean plus reserve_sd sd, and before any
+        acceptance is measured at least n / ROUND0_ACCEPTANCE (planner/advisor_sizing.py)."""
         mean, sd = self._forecast(n)
-        return mean + self.reserve_sd * sd
+        return max(mean + self.reserve_sd * sd, least_generated(n, self.costs, self.history, self.initial))
 
     def _forecast(self, n: int) -> tuple[float, float]:
         """Mean and sd of the count generated for n kept (planner/advisor_sizing.py)."""

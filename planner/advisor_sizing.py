@@ -11,15 +11,22 @@ so the cap rarely binds:
   samples is itself uncertain, which multiplies the variance by 1 + n / k. Round 0 has no
   measurement: q is the plan's, or 1 / initial_reward when that is larger (proportional
   selection accepts at the mean reward). Fixed-ratio rounds generate exactly ceil(r n).
+* round 0, unmeasured: until a round (or initial_reward) has measured the acceptance, the model's
+  guess may be far off, so round 0 is also sized to leave room for generating n / ROUND0_ACCEPTANCE
+  samples (1 in 100 kept; the model's own guess when lower). Budgets too small for one batch at
+  that acceptance get no round 0 (next_round says None): pass initial_reward to size it from that.
 * the bound, exactly: a loop that generates until n are kept passes the budget in a round
   exactly when that round's acceptance (kept / generated) is below acceptance_floor =
   n / generation_cap, and then by c_g times its excess over the cap. From round 1 on the floor
-  sits reserve_sd sd below the acceptance just measured, so this is rare; round 0's floor rests
-  on the model (and initial_reward), so a wrong model without initial_reward can pass the budget
-  there without bound as the true acceptance goes to 0. The reserve costs about reserve_sd sd
-  of the last round's generation; on a budget that pays for only a round or two of high-variance
-  generation it can leave nothing affordable, and a smaller reserve_sd is the remedy (a loop
-  honouring the cap is safe at any value).
+  sits reserve_sd sd below the acceptance just measured, so this is rare; round 0's floor is
+  at most ROUND0_ACCEPTANCE (or the acceptance initial_reward gives), so a loop ignoring the cap
+  whose acceptance alpha_0 in round 0 is lower spends about budget x ROUND0_ACCEPTANCE / alpha_0
+  (no sizing that asks for one sample can bound a loop whose acceptance goes to 0). Stated bound,
+  tested on 300 random problems with a wrong model and no initial_reward (tests/planner/test_advisor.py):
+  spent <= OVERSPEND_FACTOR x budget x max(1, ROUND0_ACCEPTANCE / alpha_0). The reserve costs about
+  reserve_sd sd of the last round's generation; on a budget that pays for only a round or two of
+  high-variance generation it can leave nothing affordable, and a smaller reserve_sd is the remedy
+  (a loop honouring the cap is safe at any value).
 """
 from __future__ import annotations
 
@@ -29,6 +36,9 @@ from collections.abc import Callable, Sequence
 from planner.costs import CostModel
 from planner.problem import Outcome
 from planner.rounds import RoundRecord
+
+ROUND0_ACCEPTANCE = 0.01  # the lowest acceptance (kept / generated) an unmeasured round is sized for
+OVERSPEND_FACTOR = 3.0  # a loop ignoring the cap spends at most this x budget x max(1, ROUND0_ACCEPTANCE / alpha_0)
 
 
 def forecast(n: int, costs: CostModel, history: Sequence[RoundRecord], planned: Outcome,
@@ -47,6 +57,13 @@ def forecast(n: int, costs: CostModel, history: Sequence[RoundRecord], planned: 
     else:
         q, widen = last.generated / last.kept, 1.0 + n / last.kept
     return n * q, math.sqrt(n * q * (q - 1) * widen)
+
+
+def least_generated(n: int, costs: CostModel, history: Sequence[RoundRecord], initial: dict | None) -> float:
+    """Samples an unmeasured round of n kept must leave room to generate: n / ROUND0_ACCEPTANCE under
+    proportional selection until a round has kept samples or initial_reward is given, else 0."""
+    measured = initial is not None or any(r.kept > 0 for r in history)
+    return 0.0 if costs.selection == "fixed" or measured else n / ROUND0_ACCEPTANCE
 
 
 def round_size(planned: int, batch: int, needed: Callable[[int], float], cap: Callable[[int], int]) -> int | None:

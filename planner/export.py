@@ -20,7 +20,7 @@ import json
 import math
 from typing import TYPE_CHECKING
 
-from planner.validate import InputError
+from planner.validate import InputError, is_whole, require
 
 if TYPE_CHECKING:  # annotations only: `plan export --help` imports no numpy
     from planner.plan import Plan
@@ -74,8 +74,8 @@ class Round:
 
 def rounds(plan: Plan, train_batch: int) -> list[Round]:
     """The plan's rounds as prompts x samples per prompt, with cumulative prompt offsets."""
-    if isinstance(train_batch, bool) or not isinstance(train_batch, int) or train_batch < 1:
-        raise InputError(f"--train-batch must be a whole number >= 1, got {train_batch!r}")
+    require(isinstance(train_batch, int) and is_whole(train_batch, 1), "--train-batch", "a whole number from 1 to 2^53",
+            train_batch)  # past 2^53, n / train_batch rounds to 0 steps
     costs = plan.problem.costs
     if costs.selection == "fixed" and costs.ratio != int(costs.ratio):
         raise InputError(f"the plan keeps 1 of every {costs.ratio:g} samples; an export needs a whole ratio "

@@ -20,7 +20,7 @@ import dataclasses
 from pathlib import Path
 
 from planner.jsonio import read_json, read_jsonl
-from planner.validate import InputError, is_number, is_unit
+from planner.validate import InputError, is_number, is_unit, is_whole, shown
 
 TRL_KEYS = ("eval_reward", "reward")
 VERL_SCORE = "critic/score/mean"
@@ -44,13 +44,25 @@ def _reading(value, key: str, where: str) -> float:
     return float(value)
 
 
+def _seconds(data: dict, part: str, where: str) -> float:
+    """A verl timing_s/<part> reading (0 when not logged): seconds, a number >= 0."""
+    value = data.get(f"timing_s/{part}", 0.0)
+    if not (is_number(value) and value >= 0):
+        raise InputError(f"{where}: timing_s/{part} is {shown(value)}, not a number of seconds")
+    return float(value)
+
+
 def read_trl(path: str, reward_key: str | None, samples_per_step: int | None) -> ExternalLog:
     """A TRL / transformers trainer_state.json (or the folder holding one) as rounds between reward readings."""
     file = Path(path) / "trainer_state.json" if Path(path).is_dir() else Path(path)
     state = read_json(file, "TRL trainer state")
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         raise InputError(f"{file} is not a TRL / transformers trainer_state.json (it has no log_history list)")
-    history = [e for e in state["log_history"] if isinstance(e, dict) and isinstance(e.get("step"), int)]
+    history = state["log_history"]
+    for i, entry in enumerate(history):  # transformers writes every entry with its global step
+        if not (isinstance(entry, dict) and isinstance(entry.get("step"), int) and is_whole(entry["step"])):
+            raise InputError(f"{file} log_history entry {i} is not an object with a whole-number step, "
+                             "as transformers writes every entry")
     key = reward_key or next((k for k in TRL_KEYS if any(k in e for e in history)), None)
     readings = [(e["step"], _reading(e[key], key, f"{file} step {e['step']}")) for e in history if key and key in e]
     if not readings:
@@ -76,6 +88,9 @@ def read_verl(path: str, reward_key: str | None, samples_per_step: int | None) -
     lines = read_jsonl(path, "verl log")
     if not lines or not all(isinstance(x, dict) and isinstance(x.get("data"), dict) and "step" in x for x in lines):
         raise InputError(f"{path} is not a verl file-logger log (lines of {{\"step\": s, \"data\": {{...}}}})")
+    for i, line in enumerate(lines, 1):
+        if not (isinstance(line["step"], int) and is_whole(line["step"])):
+            raise InputError(f"verl log {path} line {i}: step is {shown(line['step'])}, not a whole number")
     steps = [(x["step"], x["data"]) for x in lines if VERL_SCORE in x["data"]]
     if not steps:
         raise InputError(f"{path} logs no {VERL_SCORE}: there is no reward to fit")
@@ -89,7 +104,7 @@ def read_verl(path: str, reward_key: str | None, samples_per_step: int | None) -
                         "reward": reward,
                         "generation_reward": _reading(data[VERL_SCORE], VERL_SCORE, f"{path} step {step}")})
         for part in ("gen", "update_actor", "testing"):
-            seconds[part] += float(data.get(f"timing_s/{part}", 0.0))
+            seconds[part] += _seconds(data, part, f"{path} step {step}")
         seconds["tests"] += "timing_s/testing" in data
     first = lines[0]["data"] if lines[0]["step"] == 0 else {}  # verl validates before training, at step 0
     key = held(first) if first else None

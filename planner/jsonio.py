@@ -51,7 +51,7 @@ def writable_target(path: str | os.PathLike, flag: str = "") -> Path:
     target = Path(os.path.realpath(path))
     try:
         mode = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a new file (under a file: check_output_path says so)
         return target
     if not stat.S_ISREG(mode):
         kind = KINDS.get(stat.S_IFMT(mode), "not a regular file")
@@ -144,28 +144,37 @@ def parse_json(text: str | bytes, where: str) -> Any:
         raise InputError(f"{where} is not valid JSON (not UTF-8 text)") from None
 
 
-def read_json(path: str | os.PathLike, what: str) -> Any:
-    """Read a JSON file (parse_json), turning a missing or unreadable file into an InputError naming it."""
+def read_bytes(path: str | os.PathLike, what: str) -> bytes:
+    """A regular file's bytes; a missing or unreadable file, or one that is not a regular file (a
+    FIFO would block the read, a folder has no bytes), is an InputError naming it."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO must not wait for a writer
     except FileNotFoundError:
         raise InputError(f"{what} {path} does not exist") from None
     except OSError as e:
         raise InputError(f"{what} {path} cannot be read ({e.__class__.__name__})") from None
-    return parse_json(data, f"{what} {path}")
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{what} {path} is {KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not a file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as e:
+        raise InputError(f"{what} {path} cannot be read ({e.__class__.__name__})") from None
+    finally:
+        os.close(fd)
+
+
+def read_json(path: str | os.PathLike, what: str) -> Any:
+    """Read a JSON file (parse_json), turning a missing or unreadable file into an InputError naming it."""
+    return parse_json(read_bytes(path, what), f"{what} {path}")
 
 
 def read_jsonl(path: str | os.PathLike, what: str) -> list[dict]:
     """Read a JSON-lines log strictly: a torn last line or a corrupted line is an InputError."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise InputError(f"{what} {path} does not exist") from None
-    except OSError as e:
-        raise InputError(f"{what} {path} cannot be read ({e.__class__.__name__})") from None
-    lines = data.split(b"\n")
+    lines = read_bytes(path, what).split(b"\n")
     if lines[-1] != b"":
         raise InputError(f"{what} {path} ends with a truncated line {len(lines)}; it was left untouched")
     out = []

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import math
 
-from planner.jsonio import from_dict
+from planner.jsonio import from_dict, read_json
 from planner.problem import Outcome, Problem
 from planner.schedules import FAMILIES, Schedule
 from planner.solvers import Certificate, InfeasibleError, free_form, free_schedule, make_solver
@@ -148,6 +148,15 @@ class Plan:
             if isinstance(e, InputError):
                 raise
             raise InputError(f"the plan file is malformed ({e.__class__.__name__}: {e})") from None
+
+
+def read_plan(path: str) -> tuple[Plan, dict]:
+    """A plan file (`plan --out`) checked, and the JSON it holds; any problem is one InputError naming the file."""
+    data = read_json(path, "plan file")
+    try:
+        return Plan.from_json(data), data
+    except InputError as e:
+        raise InputError(f"plan file {path}: {e}") from None
 
 
 def _check_start(start: object) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from planner.fit import Observations
 from planner.jsonio import read_json
 from planner.models import RewardModel, model_from_json
-from planner.validate import InputError
+from planner.validate import MAX_COUNT, InputError, is_whole, shown
 
 FORMAT = 1
 
@@ -48,23 +48,35 @@ class TaskPrior:
             n, before, after = (np.asarray(rows[k], dtype=float) for k in ("n", "before", "after"))
         except (KeyError, TypeError, ValueError):
             raise InputError(f"the {self.task} prior's transitions are not lists of numbers n, before, after") from None
-        if not (n.ndim == 1 and n.shape == before.shape == after.shape and len(n)
-                and np.all(np.isfinite(n)) and np.all(n >= 1) and np.all(np.isfinite(after))):
-            raise InputError(f"the {self.task} prior's transitions must be equally long lists with n >= 1 and "
-                             "finite rewards")
+        if not (n.ndim == 1 and n.shape == before.shape == after.shape and len(n) and np.all(whole(n, 1))
+                and np.all(in_unit(after)) and np.all(np.isnan(before) | in_unit(before))):
+            raise InputError(f"the {self.task} prior's transitions must be equally long lists with n whole numbers "
+                             "from 1 to 2^53, rewards after in [0, 1] and before in [0, 1] or NaN (not evaluated)")
         steps, run = rows.get("steps"), rows.get("run")
         try:
             steps = None if steps is None else np.asarray(steps, dtype=float)
-            run = np.zeros(len(n), dtype=int) if run is None else np.asarray(run, dtype=int)
+            run = np.zeros(len(n)) if run is None else np.asarray(run, dtype=float)
         except (TypeError, ValueError):
             raise InputError(f"the {self.task} prior's transitions' steps and run must be lists of numbers") from None
-        if run.shape != n.shape or (steps is not None and (steps.shape != n.shape or not np.all(steps >= 0))):
-            raise InputError(f"the {self.task} prior's transitions' steps and run must be as long as n, steps >= 0")
-        return Observations(n, before, after, None, None, {}, steps=steps, run=run)
+        if run.shape != n.shape or not np.all(whole(run, 0, len(n))) or (
+                steps is not None and (steps.shape != n.shape or not np.all(whole(steps, 0)))):
+            raise InputError(f"the {self.task} prior's transitions' steps and run must be as long as n, steps whole "
+                             "numbers from 0 to 2^53 and runs numbered from 0")
+        return Observations(n, before, after, None, None, {}, steps=steps, run=run.astype(int))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "task": self.task, "model": self.model.to_json(), "fit": self.fit,
                 "source": self.source}
+
+
+def in_unit(x: np.ndarray) -> np.ndarray:
+    """Which entries are in [0, 1] (NaN is not)."""
+    return (x >= 0) & (x <= 1)
+
+
+def whole(x: np.ndarray, low: float, high: float = MAX_COUNT) -> np.ndarray:
+    """Which entries are whole numbers from low to high (NaN and inf are not)."""
+    return np.isfinite(x) & (x == np.round(x)) & (x >= low) & (x <= high)
 
 
 def fit_prior(task: str, runs: list[Observations], source: dict, kinds: list[str] | None = None) -> TaskPrior:
@@ -101,6 +113,9 @@ def load_prior(path: str | Path, task: str) -> TaskPrior:
         raise InputError(f"{path} is the prior of task {data['task']!r}, not {task!r}")
     if not isinstance(data["source"], dict) or not isinstance(data["fit"], dict):
         raise InputError(f"{path}: source and fit must be JSON objects")
+    for key in ("rounds", "runs"):  # what describe() tells people the prior was fitted to
+        if key in data["source"] and not is_whole(data["source"][key]):
+            raise InputError(f"{path}: source {key} must be a whole number, got {shown(data['source'][key])}")
     try:
         model = model_from_json(data["model"])
     except InputError as e:

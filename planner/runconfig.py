@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from planner.jsonio import as_stored, from_dict, read_json
 from planner.rounds import check_initial
-from planner.validate import InputError, check_seed
+from planner.validate import InputError, check_every, check_seed
 
 FORMAT = 1
 
@@ -47,8 +47,7 @@ class RunConfig:
         for name in ("calibrate", "replan"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 1:
-            raise InputError(f"eval_every must be a whole number >= 1, got {self.eval_every!r}")
+        check_every("eval_every", self.eval_every)
         for name in ("task_config", "initial", "calibration", "calibrated_plan"):
             if not isinstance(getattr(self, name), (dict, type(None))):
                 raise InputError(f"{name} must be a JSON object, got {json.dumps(getattr(self, name))}")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 MAX_COUNT = 2**53  # the largest count every integer up to which a float64 holds exactly
 MAX_SEED = 2**32 - 1  # the largest seed every RNG accepts
+MAX_TRIALS = 10**6  # most Optuna trials one command runs (more is a typo: days of search)
 
 
 class InputError(ValueError):
@@ -50,7 +51,14 @@ def is_whole(value: Any, low: int = 0, high: int = MAX_COUNT) -> bool:
 def require(ok: bool, name: str, rule: str, value: Any, error: type[InputError] = InputError) -> None:
     """Raise error("<name> must be <rule>, got <value>") unless ok."""
     if not ok:
-        raise error(f"{name} must be {rule}, got {value!r}")
+        raise error(f"{name} must be {rule}, got {shown(value)}")
+
+
+def shown(value: Any) -> str:
+    """repr(value), but an integer of more than 40 digits (10**400 typed for a count) by its length."""
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value)
 
 
 def check_number(name: str, value: Any) -> float:
@@ -73,6 +81,17 @@ def check_unit(name: str, value: Any) -> float:
 def check_count(name: str, value: Any) -> int:
     """A sample count: a whole number from 0 to 2^53 (past which float64 counts are not exact)."""
     require(is_whole(value), name, "a whole number from 0 to 2^53", value)
+    return int(value)
+
+
+def check_trials(name: str, value: Any) -> int:
+    require(is_whole(value, 0, MAX_TRIALS), name, f"a whole number from 0 to {MAX_TRIALS:,}", value)
+    return int(value)
+
+
+def check_every(name: str, value: Any) -> int:
+    """How often, in rounds (--eval-every K): a whole number from 1 to 2^53, an int as run.json stores it."""
+    require(isinstance(value, numbers.Integral) and is_whole(value, 1), name, "a whole number from 1 to 2^53", value)
     return int(value)
 
 

@@ -64,9 +64,9 @@ def _run(args: argparse.Namespace, main: bool) -> int:
     if not args.no_report:
         need("drawing report.png (or pass --no-report)", "plot", "matplotlib")
     log_with = parse_log_with(args.log_with)
-    from planner.jsonio import read_json
+    from planner.plan import read_plan
 
-    plan_json = read_json(args.plan, "plan file")
+    _, plan_json = read_plan(args.plan)  # checked here to name the file in any complaint
     session = Session.open(plan_json, args.task, args.run_dir, args.seed, args.option, args.model_path,
                            args.calibrate, args.replan, args.eval_every, log_with)
     try:

@@ -17,7 +17,7 @@ from planner.replan import Replan, replan
 from planner.rounds import RoundRecord
 from planner.runconfig import RunConfig
 from planner.trackers import RoundLogger
-from planner.validate import InputError, check_seed
+from planner.validate import InputError, check_every, check_seed
 
 
 @dataclasses.dataclass
@@ -44,8 +44,7 @@ class Session:
         before anything is written; lock an existing run directory and check that it is this run's
         (a new one is made, locked, once its starting model has been evaluated)."""
         check_seed("--seed", seed)
-        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
-            raise InputError(f"--eval-every must be a whole number >= 1, got {eval_every!r}")
+        check_every("--eval-every", eval_every)
         plan = Plan.from_json(plan_json)
         check_scale(plan.problem.budget, plan.problem.costs)
         name = task_name or plan.task

@@ -48,14 +48,12 @@ def run(args: argparse.Namespace) -> int:
     from planner.priors import load_prior
     from planner.registry import prior_path
     from planner.trackers import parse_log_with
-    from planner.validate import InputError, check_seed
+    from planner.validate import InputError, check_every, check_seed, check_trials
 
     problem, source = problem_from_args(args)
     check_seed("--seed", args.seed)
-    if args.eval_every < 1:
-        raise InputError(f"--eval-every must be a whole number >= 1, got {args.eval_every}")
-    if args.trials < 0:
-        raise InputError(f"--trials must be >= 0, got {args.trials}")
+    check_every("--eval-every", args.eval_every)
+    check_trials("--trials", args.trials)
     if args.trials:
         need("--trials", "search", "optuna")
     if args.prior and args.model:

@@ -46,7 +46,7 @@ def psnr(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def load_checkpoint(path: Path, s: int) -> tuple[UNet2DModel, DDPMScheduler]:
     """A local UNet2DModel folder (or a pipeline folder with unet/) and its scheduler, checked for this task."""
     if not path.is_dir():
-        raise TaskError(f"ddpm checkpoint folder {path} does not exist")
+        raise TaskError(f"ddpm checkpoint folder {path} {'is not a folder' if path.exists() else 'does not exist'}")
     unet_dir = path / "unet" if (path / "unet" / "config.json").is_file() else path
     if not (unet_dir / "config.json").is_file():
         raise TaskError(f"ddpm checkpoint folder {path} has no config.json (not a UNet2DModel save_pretrained folder)")

@@ -24,8 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_arguments(args: argparse.Namespace) -> None:
     """Before opening the storage: the packages, the --out path, and a SQLite file that exists
     (Optuna would create an empty database in its place)."""
+    import stat
+
     from planner._imports import need
-    from planner.jsonio import check_output_path
+    from planner.jsonio import KINDS, check_output_path
 
     need("plan best", "search", "optuna")
     if args.certifier == "cvxpy":
@@ -37,7 +39,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     path = sqlite_path(args.storage)
     if path is not None and not (path.is_file() and _holds_studies(path)):
         what = (f"the database file {path} holds no Optuna study" if path.is_file()
-                else f"there is no database file {path}")
+                else f"{path} is {KINDS.get(stat.S_IFMT(path.stat().st_mode), 'not a file')}, not a database file"
+                if path.exists() else f"there is no database file {path}")
         raise InputError(f"--storage {args.storage}: {what} (plan best reads a study that `plan --trials K "
                          "--storage ...` made, and writes nothing into it)")
 
@@ -72,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(study_name=args.study, storage=args.storage)
-    except Exception as e:  # unknown study, bad URL, unreachable database
+    except KeyError:  # the storage opened; the study is not in it
+        names = ", ".join(repr(name) for name in sorted(optuna.get_all_study_names(storage=args.storage)))
+        raise InputError(f"there is no study {args.study!r} in {args.storage} (its studies: {names or 'none'})") \
+            from None
+    except Exception as e:  # bad URL, unreachable or damaged database
         reason = (str(e).strip().splitlines() or [""])[0]
         raise InputError(f"cannot load study {args.study!r} from {args.storage!r} "
                          f"({type(e).__name__}: {reason}){damaged_hint(args.storage)}") from None

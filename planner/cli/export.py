@@ -21,12 +21,12 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from planner.export import export, to_yaml
-    from planner.jsonio import atomic_write_text, check_output_path, read_json
-    from planner.plan import Plan
+    from planner.jsonio import atomic_write_text, check_output_path
+    from planner.plan import read_plan
 
     if args.out:
         check_output_path(args.out, "--out")
-    plan = Plan.from_json(read_json(args.plan, "plan file"))
+    plan, _ = read_plan(args.plan)
     exported = export(plan, args.format, plan.problem.batch if args.train_batch is None else args.train_batch)
     text = json.dumps(exported, indent=2) + "\n" if args.json else to_yaml(exported)
     if args.out:

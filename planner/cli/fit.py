@@ -74,6 +74,8 @@ def read_log(path: str, kind: str) -> list[RoundRecord]:
     from planner.validate import InputError
 
     records = read_rounds(read_jsonl(path, "round log"), f"round log {path}")
+    if not records:
+        raise InputError(f"round log {path} is empty: there is nothing to fit")
     has_theta = records and all("theta" in r.metrics for r in records)
     if has_theta and kind != "surrogate" and "theta" not in (initial_metrics(Path(path)) or {}):
         raise InputError(f"round log {path} reports theta every round, but no run.json beside it gives theta "
@@ -89,12 +91,12 @@ def read_runs(args: argparse.Namespace) -> tuple[list, str | None, list[dict]]:
     from planner.external_logs import read_trl, read_verl
     from planner.fit import Observations
     from planner.rounds import read_rounds
-    from planner.validate import InputError
+    from planner.validate import InputError, is_whole, shown
 
     per_step = args.samples_per_step or [None]
-    if len(per_step) not in (1, len(args.log)) or any(n is not None and n < 1 for n in per_step):
-        raise InputError(f"--samples-per-step takes one whole number >= 1, or one per log ({len(args.log)}), "
-                         f"got {' '.join(map(str, per_step))}")
+    if len(per_step) not in (1, len(args.log)) or any(n is not None and not is_whole(n, 1) for n in per_step):
+        raise InputError(f"--samples-per-step takes one whole number from 1 to 2^53, or one per log ({len(args.log)}), "
+                         f"got {' '.join(map(shown, per_step))}")
     if args.source == "rounds":
         if args.reward_key or args.samples_per_step or args.task:
             raise InputError("--reward-key, --samples-per-step and --task go with --from trl or --from verl")

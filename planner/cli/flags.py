@@ -104,10 +104,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Everything about the plan and output flags that can be wrong, checked before any work."""
     from planner._imports import need
     from planner.jsonio import check_output_path
-    from planner.validate import check_seed
+    from planner.validate import check_seed, check_trials
 
-    if args.trials < 0:
-        raise InputError(f"--trials must be >= 0, got {args.trials}")
+    check_trials("--trials", args.trials)
     check_seed("--seed", args.seed)
     for flag in ("out", "plot"):
         if getattr(args, flag) is not None:

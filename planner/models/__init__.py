@@ -27,8 +27,12 @@ def model_from_json(data: object) -> RewardModel:
 
 
 def load_model(path: str) -> RewardModel:
-    """Read a model file (JSON); any problem becomes one InputError sentence."""
-    return model_from_json(read_json(path, "model file"))
+    """Read a model file (JSON); any problem becomes one InputError sentence naming the file."""
+    data = read_json(path, "model file")
+    try:
+        return model_from_json(data)
+    except InputError as e:
+        raise InputError(f"model file {path}: {e}") from None
 
 
 __all__ = ["DEFAULT_MODEL", "GaussianModel", "RewardModel", "SurrogateModel", "gap",

@@ -28,7 +28,7 @@ def test_round_trips_through_json_and_reads_strictly():
     ({"seed": "3"}, "'seed' must be a whole number"),
     ({"seed": -1}, "seed must be a whole number from 0 to 2^32 - 1, got -1"),
     ({"replan": 1}, "'replan' must be true or false"),
-    ({"eval_every": 0}, "eval_every must be a whole number >= 1, got 0"),
+    ({"eval_every": 0}, "eval_every must be a whole number from 1 to 2^53, got 0"),
     ({"task": ""}, "task must be a task name, got ''"),
     ({"task_config": [1]}, "task_config must be a JSON object, got [1]"),
     ({"initial": {"reward": 2.0}}, "reward"),

@@ -16,6 +16,7 @@ from tests.planner.integrations.helpers import PROBLEMS, sft_config
 
 needs("trl")
 PRIOR = SurrogateModel(r_star=0.9, g0=0.6, a=0.5, b=0.5, gamma=1.0)
+START = 0.3  # PRIOR's reward before round 0, given as initial_reward so round 0 is sized from it (not 1 %)
 
 
 def sft_round(tiny_llama, tmp_path, callback, samples: list[dict]):
@@ -38,7 +39,7 @@ def samples(count: int) -> list[dict]:
 def test_the_callback_stops_training_at_the_budget_and_records_what_was_trained(tiny_llama, tmp_path):
     from planner.integrations.callback import SpendwiseCallback
 
-    advisor = Advisor(budget=400.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=2)
+    advisor = Advisor(budget=400.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=2, initial_reward=START)
     callback = SpendwiseCallback(advisor)
     n = callback.next_round()
     assert n >= 12
@@ -56,7 +57,7 @@ def test_the_advisor_log_matches_each_trainer_run(tiny_llama, tmp_path):
     """Rounds whose data is smaller than n train one epoch of it: the log holds those counts."""
     from planner.integrations.callback import SpendwiseCallback
 
-    advisor = Advisor(budget=150.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=3)
+    advisor = Advisor(budget=150.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=3, initial_reward=START)
     callback = SpendwiseCallback(advisor)
     trained = []
     for size, generated in ((3, 9), (6, 11)):
@@ -88,12 +89,12 @@ def test_what_the_callback_cannot_use_is_refused_before_training(tiny_llama, tmp
 
     with pytest.raises(InputError, match="needs a planner.Advisor"):
         SpendwiseCallback({"budget": 100})
-    spent = Advisor(budget=60.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=2)
+    spent = Advisor(budget=60.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=2, initial_reward=START)
     while (n := spent.next_round()) is not None:
         spent.record(kept=n, generated=2 * n, reward=0.7)
     with pytest.raises(InputError, match="no rounds left"):
         SpendwiseCallback(spent)
-    advisor = Advisor(budget=100.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=2)
+    advisor = Advisor(budget=100.0, cg=1.0, ct=3.0, model=PRIOR, max_rounds=2, initial_reward=START)
     callback = SpendwiseCallback(advisor)
     callback.next_round()
     callback.generation(kept=4, generated=99)  # the generation alone leaves no room for a step
