@@ -202,11 +202,9 @@ def plan_quietly(argv: list[str]) -> tuple[int, str, list]:
     return status, err.getvalue(), [w for w in caught if not issubclass(w.category, RuntimeWarning)]
 
 
-def test_plan_with_the_cvxpy_certifier_on_the_readme_examples_and_50_random_problems_is_quiet():
-    """`--certifier cvxpy` on the README's plans (40 rounds at most: about 8 s each, a program per round
-    count) and 50 random problems (budgets 1e3-1e7, prices 0.1-10, round costs 0-20, both selections, up
-    to 8 rounds): exit 0, nothing on stderr, no library warning."""
-    pytest.importorskip("cvxpy")
+def cvxpy_cases() -> list[list[str]]:
+    """The README's plans (40 rounds at most: about 8 s each, a program per round count) and 50 random
+    problems (budgets 1e3-1e7, prices 0.1-10, round costs 0-20, both selections, up to 8 rounds)."""
     rng = np.random.default_rng(1)
     cases = [["--budget", "1e6", "--cg", "1", "--ct", "3"], ["--budget", "1e6", "--cg", "1", "--ct", "3", "--cr", "20"],
              ["--budget", "2e4", "--cg", "1", "--ct", "3", "--c-round", "20", "--task", "gaussian"]]
@@ -217,6 +215,12 @@ def test_plan_with_the_cvxpy_certifier_on_the_readme_examples_and_50_random_prob
         if rng.random() < 0.3:
             case += ["--selection", "fixed", "--ratio", f"{rng.uniform(1, 5):.2f}"]
         cases.append(case)
-    for case in cases:
-        status, err, caught = plan_quietly([*case, "--certifier", "cvxpy"])
-        assert (status, err, caught) == (0, "", []) or "too small for one round" in err, (case, err, caught)
+    return cases
+
+
+@pytest.mark.parametrize("case", cvxpy_cases(), ids=lambda case: " ".join(case))
+def test_plan_with_the_cvxpy_certifier_on_the_readme_examples_and_50_random_problems_is_quiet(case):
+    """`--certifier cvxpy`: exit 0, nothing on stderr, no library warning (or a budget too small for one round)."""
+    needs("cvxpy")
+    status, err, caught = plan_quietly([*case, "--certifier", "cvxpy"])
+    assert (status, err, caught) == (0, "", []) or "too small for one round" in err, (err, caught)
