@@ -121,13 +121,14 @@ def main() -> None:
         exp = EXPERIMENTS[name]
         task = make_task("ddpm", base_options + list(exp.options))
         run_folder = folder / f"{exp.name.replace(' ', '_')}-{seed}"
-        if args.report or name not in chosen:
+        read_back = args.report or name not in chosen
+        if read_back:
             history = finished_rounds(run_folder, float(study["budget"]), CostModel(**study["costs"]))
         elif exp.tuned:
             history = tuned_run(study, task, run_folder, seed)
         else:
             history = run_hand(study_plan(study, exp, task), task, run_folder, seed)
-        if not (args.report or name not in chosen):
+        if not read_back:
             print(f"{exp.name} seed {seed}: kept {[r.kept for r in history]}, final {history[-1].reward:.4f}",
                   flush=True)
         if history:

@@ -126,10 +126,11 @@ def run_hand(plan: Plan, task, folder: Path, seed: int) -> list[RoundRecord]:
     with RunDir(folder) as run_dir:  # locked: a second study on the same folder is refused
         stored = folder / "plan.json"
         data = read_json(stored, "the run's plan file") if stored.is_file() else plan.to_json()
-        if Plan.from_json(data).schedule.n != plan.schedule.n:
+        own = Plan.from_json(data)
+        if own.schedule.n != plan.schedule.n:
             raise InputError(f"{folder} holds a run of another schedule; remove it or use another --out")
         run_dir.prepare(data, RunConfig.for_task(task, seed))
-        return execute(Plan.from_json(data), task, folder, seed)
+        return execute(own, task, folder, seed)
 
 
 def main() -> None:
